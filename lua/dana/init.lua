@@ -1,0 +1,172 @@
+--- dana-sandbox: run untrusted Dana (and Lua) code inside any Lua 5.4 host.
+--
+-- The host API. Sandboxes (tenants) and agents (one child `lua_State` each)
+-- live in C (`dana.core`); this module adds the Dana pipeline on top:
+-- translate in the host (cached per sandbox), boot the runtime into the
+-- agent once, run the translated chunk.
+--
+--     local dana  = require "dana"
+--     local sb    = dana.sandbox{ tenant = "acme" }
+--     local agent = sb:agent{ name = "A", role = "agent" }
+--     print(agent:run('x = 6 * 7\nx'))        --> 42
+--
+-- Expected failures return `nil, err, kind` where `err` is an error record
+-- `{kind, message, file, line, col, source_line}`; programming errors raise.
+-- @module dana
+
+local core = require "dana.core"
+
+local M = {
+  core = core,
+  version = core.version,
+  Error = core.Error,
+  is_error = core.is_error,
+  error_record = core.error_record,
+}
+
+local Agent, Sandbox = core.Agent, core.Sandbox
+
+-- Modules of the Lua side that other issues fill in; loaded on first use so
+-- that `require "dana"` works with only the core.
+local lazy = {
+  translate = function()
+    local t = require("dana.translate")
+    return type(t) == "function" and t or t.translate
+  end,
+  policy = function() return require("dana.policy").policy end,
+  sanitize = function() return require("dana.sanitize").sanitize end,
+  audit = function() return require("dana.audit") end,
+}
+setmetatable(M, {
+  __index = function(t, k)
+    local f = lazy[k]
+    if not f then return nil end
+    local v = f()
+    rawset(t, k, v)
+    return v
+  end,
+})
+
+local function default_print(_, text)
+  io.stdout:write(text)
+end
+
+--- Makes a sandbox (one tenant).
+-- @tparam[opt] table opts `tenant`, `limits` (tenant totals), `agent_limits`
+-- (defaults for its agents), `print = function(agent_name, text)` (default:
+-- standard output), `system_limited = {names}` (the `system:` keys the `agent`
+-- role may read), `max_depth`, `store_limit`.
+-- @treturn Sandbox
+function M.sandbox(opts)
+  local o = {}
+  for k, v in pairs(opts or {}) do o[k] = v end
+  if o.print == nil then o.print = default_print end
+  return core.sandbox(o)
+end
+
+-- ---------------------------------------------------------------------------
+-- Running Dana: translation cache, runtime boot.
+
+local MAX_CACHED = 256
+local caches = setmetatable({}, { __mode = "k" })  -- sandbox -> {key -> entry}
+
+local function cache_of(sb)
+  local c = caches[sb]
+  if not c then
+    c = { n = 0, map = {} }
+    caches[sb] = c
+  end
+  return c
+end
+
+local function translate_cached(sb, source, name)
+  local c = cache_of(sb)
+  local key = name .. "\0" .. source
+  local hit = c.map[key]
+  if hit then return hit[1], hit[2] end
+  local lua_src, info = M.translate(source, name)
+  if not lua_src then return nil, info end
+  if c.n >= MAX_CACHED then  -- bounded: start again rather than grow without end
+    c.map, c.n = {}, 0
+  end
+  c.map[key] = { lua_src, info }
+  c.n = c.n + 1
+  return lua_src, info
+end
+
+local manifest
+local function runtime_modules()
+  if not manifest then
+    local m = require("dana.runtime_manifest")
+    if type(m) == "function" then m = m() end
+    if type(m) == "table" and type(m.modules) == "function" then m = m.modules() end
+    manifest = m
+    local ok, hostvalues = pcall(require, "dana.hostvalues")
+    if ok then hostvalues.install(core) end
+  end
+  return manifest
+end
+
+local function source_line(source, n)
+  if not n or n < 1 then return nil end
+  local i = 1
+  for line in (source .. "\n"):gmatch("([^\n]*)\n") do
+    if i == n then return line end
+    i = i + 1
+  end
+end
+
+-- Turns whatever the translator returned as an error into a record.
+local function syntax_failure(errs, name, source)
+  local e = errs
+  if type(errs) == "table" and errs[1] then e = errs[1] end
+  if type(e) ~= "table" then
+    e = { kind = "SyntaxError", message = tostring(e) }
+  end
+  local line = tonumber(e.line)
+  local rec = core.error_record(e.kind or "SyntaxError", tostring(e.message or e.msg or "invalid syntax"),
+    e.file or name, line and math.floor(line) or 0, tonumber(e.col) and math.floor(e.col) or 0,
+    e.source_line or source_line(source, line))
+  return nil, rec, rec.kind
+end
+
+--- Runs a Dana program in the agent.
+-- @function Agent:run
+-- @tparam string source Dana source
+-- @tparam[opt="main.na"] string name file name used in error positions
+-- @return[1] the program's last value, copied into the host (lists and tuples
+-- as arrays, dicts as tables, None as nil)
+-- @treturn[2] nil
+-- @treturn[2] table error record
+-- @treturn[2] string kind
+function Agent:run(source, name)
+  if type(source) ~= "string" then
+    error("bad argument #1 to 'run' (string expected, got " .. type(source) .. ")", 2)
+  end
+  name = name or "main.na"
+  local lua_src, info = translate_cached(self:sandbox(), source, name)
+  if not lua_src then return syntax_failure(info, name, source) end
+  if not self:booted() then
+    local ok, err, kind = self:boot(runtime_modules())
+    if not ok then return nil, err, kind end
+  end
+  local value, err, kind = self:exec(lua_src, "@" .. name)
+  if err then
+    if err.file == name and err.line then
+      err.source_line = source_line(source, err.line)
+    end
+    return nil, err, kind
+  end
+  return value
+end
+
+--- Translates Dana source to Lua (see `dana.translate`).
+-- @function translate
+-- @tparam string source
+-- @tparam[opt] string name
+-- @treturn[1] string Lua source, line-aligned with the Dana source
+-- @treturn[2] nil
+-- @treturn[2] table error record
+
+M.Agent, M.Sandbox = Agent, Sandbox
+return M

@@ -1,0 +1,328 @@
+-- §1.2 Statements: assignment targets, typed and compound assignment, expression
+-- statements and the program result, assert, if/elif/else, while, for, break/continue/pass.
+local H = require("helpers.dana")
+
+describe("§1.2 assignment", function()
+  H.cases {
+    { name = "to a name", src = [[
+        x = 5
+        print(x)
+      ]], out = "5\n" },
+    { name = "rebinding changes the type", src = [[
+        x = 5
+        x = "five"
+        print(x)
+      ]], out = "five\n" },
+    { name = "to a list item", src = [[
+        a = [1, 2, 3]
+        a[0] = 10
+        a[-1] = 30
+        print(a)
+      ]], out = "[10, 2, 30]\n" },
+    { name = "to a dict key, new and existing", src = [[
+        d = {"a": 1}
+        d["a"] = 2
+        d["b"] = 3
+        print(d)
+      ]], out = "{'a': 2, 'b': 3}\n" },
+    { name = "to a nested item d[k][j]", src = [[
+        d = {"k": {"j": 1}}
+        d["k"]["j"] = 2
+        print(d["k"]["j"])
+      ]], out = "2\n" },
+    { name = "to an attribute", src = [[
+        struct Box:
+            v: int = 0
+        b = Box()
+        b.v = 7
+        print(b.v)
+      ]], out = "7\n" },
+    { name = "to a scoped name", src = [[
+        private:x = 1
+        public:y = 2
+        local:z = 3
+        print(private:x + public:y + local:z)
+      ]], out = "6\n" },
+    { name = "an item out of range raises IndexError", src = [[
+        a = [1]
+        a[3] = 1
+      ]], err = { kind = "IndexError", line = 2 } },
+    { name = "a literal is not a target", src = "5 = x\n", err = { kind = "SyntaxError", line = 1 } },
+  }
+end)
+
+describe("§1.2 typed assignment", function()
+  H.cases {
+    { name = "keeps a value of the type", src = [[
+        x: int = 5
+        s: str = "a"
+        print(x, s)
+      ]], out = "5 a\n" },
+    { name = "coerces a float to int", src = [[
+        x: int = 3.98
+        print(x, type(x))
+      ]], out = "3 int\n" },
+    { name = "to a scoped name", src = [[
+        private:count: int = "5"
+        print(private:count + 1)
+      ]], out = "6\n" },
+    { name = "with a generic type", src = [[
+        xs: list[int] = [1, 2]
+        d: dict[str, int] = {"a": 1}
+        print(xs, d)
+      ]], out = "[1, 2] {'a': 1}\n" },
+  }
+end)
+
+describe("§1.2 compound assignment", function()
+  H.cases {
+    { name = "+= -= *= /=", src = [[
+        x = 10
+        x += 5
+        x -= 3
+        x *= 2
+        print(x)
+        x /= 4
+        print(x)
+      ]], out = "24\n6.0\n" },
+    { name = "+= on strings and lists", src = [[
+        s = "ab"
+        s += "c"
+        xs = [1]
+        xs += [2, 3]
+        print(s, xs)
+      ]], out = "abc [1, 2, 3]\n" },
+    { name = "on an item and an attribute", src = [[
+        d = {"n": 1}
+        d["n"] += 1
+        struct C:
+            n: int = 0
+        c = C()
+        c.n += 5
+        print(d["n"], c.n)
+      ]], out = "2 5\n" },
+    { name = "on a scoped name", src = [[
+        private:hits = 1
+        private:hits += 2
+        print(private:hits)
+      ]], out = "3\n" },
+    { name = "on an undefined name raises NameError", src = [[
+        y = 1
+        total += 1
+      ]], err = { kind = "NameError", msg = "total", line = 2 } },
+  }
+end)
+
+describe("§1.2 expression statements and the program result", function()
+  H.cases {
+    { name = "the last expression is the result", src = [[
+        x = 20
+        x + 1
+      ]], value = 21 },
+    { name = "a string result", src = [[
+        "hello" + " " + "world"
+      ]], value = "hello world" },
+    { name = "a list result is an array table", src = [[
+        [1, "a", 2.5]
+      ]], value = { 1, "a", 2.5 } },
+    { name = "a dict result is a table", src = [[
+        {"a": 1, "b": [True, False]}
+      ]], value = { a = 1, b = { true, false } } },
+    { name = "a None result is nil", src = [[
+        None
+      ]], value_nil = true },
+    { name = "a docstring is just an expression", src = [[
+        """A module docstring."""
+        print("ran")
+      ]], out = "ran\n" },
+  }
+end)
+
+describe("§1.2 assert", function()
+  H.cases {
+    { name = "a true assert passes", src = [[
+        assert 1 + 1 == 2
+        assert [1], "non-empty list is true"
+        print("ok")
+      ]], out = "ok\n" },
+    { name = "a false assert raises AssertionError", src = [[
+        x = 1
+        assert x == 2
+      ]], err = { kind = "AssertionError", line = 2 } },
+    { name = "the message is an f-string evaluated on failure", src = [[
+        x = 1
+        assert x == 2, f"expected 2, got {x}"
+      ]], err = { kind = "AssertionError", msg = "expected 2, got 1", line = 2 } },
+    { name = "the message is evaluated only on failure", src = [[
+        assert True, undefined_function()
+        print("ok")
+      ]], out = "ok\n" },
+    { name = "without a message: Assertion failed", src = [[
+        assert False
+      ]], err = { kind = "AssertionError", msg = "Assertion failed" } },
+  }
+end)
+
+describe("§1.2 if / elif / else", function()
+  H.cases {
+    { name = "if true", src = [[
+        if 1 < 2:
+            print("yes")
+      ]], out = "yes\n" },
+    { name = "else", src = [[
+        if 1 > 2:
+            print("yes")
+        else:
+            print("no")
+      ]], out = "no\n" },
+    { name = "the first matching elif", src = [[
+        score = 85
+        if score >= 90:
+            grade = "A"
+        elif score >= 80:
+            grade = "B"
+        elif score >= 70:
+            grade = "C"
+        else:
+            grade = "F"
+        print(grade)
+      ]], out = "B\n" },
+    { name = "nested if", src = [[
+        x = 5
+        if x > 0:
+            if x % 2 == 1:
+                print("positive odd")
+            else:
+                print("positive even")
+      ]], out = "positive odd\n" },
+    { name = "names bound in a branch are visible after it", src = [[
+        if True:
+            found = "yes"
+        print(found)
+      ]], out = "yes\n" },
+  }
+end)
+
+describe("§1.2 while", function()
+  H.cases {
+    { name = "counts", src = [[
+        i = 0
+        total = 0
+        while i < 5:
+            total += i
+            i += 1
+        print(total)
+      ]], out = "10\n" },
+    { name = "break and continue", src = [[
+        i = 0
+        seen = []
+        while True:
+            i += 1
+            if i % 2 == 0:
+                continue
+            if i > 7:
+                break
+            seen.append(i)
+        print(seen)
+      ]], out = "[1, 3, 5, 7]\n" },
+    { name = "a false condition never runs the body", src = [[
+        while False:
+            print("never")
+        print("after")
+      ]], out = "after\n" },
+    { name = "there is no loop else", src = "while False:\n    pass\nelse:\n    pass\n",
+      err = { kind = "SyntaxError", line = 3 } },
+  }
+end)
+
+describe("§1.2 for", function()
+  H.cases {
+    { name = "over a list", src = [[
+        for x in [1, 2, 3]:
+            print(x)
+      ]], out = "1\n2\n3\n" },
+    { name = "over range", src = [[
+        total = 0
+        for i in range(1, 4):
+            total += i * i
+        print(total)
+      ]], out = "14\n" },
+    { name = "over a string by code point", src = [[
+        out = []
+        for ch in "añb":
+            out.append(ch)
+        print(out)
+      ]], out = "['a', 'ñ', 'b']\n" },
+    { name = "over a dict gives its keys in insertion order", src = [[
+        for k in {"b": 1, "a": 2}:
+            print(k)
+      ]], out = "b\na\n" },
+    { name = "unpacking a, b", src = [[
+        for name, age in [("Ada", 36), ("Alan", 41)]:
+            print(name, age)
+      ]], out = "Ada 36\nAlan 41\n" },
+    { name = "unpacking (a, b)", src = [[
+        for (k, v) in {"x": 1}.items():
+            print(k, v)
+      ]], out = "x 1\n" },
+    { name = "over dict items", src = [[
+        prices = {"apple": 1.5, "pear": 2.0}
+        for fruit, price in prices.items():
+            print(f"{fruit}: {price}")
+      ]], out = "apple: 1.5\npear: 2.0\n" },
+    { name = "over a tuple and a set", src = [[
+        for x in (1, 2):
+            print(x)
+        for y in {3}:
+            print(y)
+      ]], out = "1\n2\n3\n" },
+    { name = "break and continue", src = [[
+        for i in range(10):
+            if i == 1:
+                continue
+            if i == 4:
+                break
+            print(i)
+      ]], out = "0\n2\n3\n" },
+    { name = "the loop variable leaks into the enclosing scope", src = [[
+        for i in range(3):
+            pass
+        print(i)
+      ]], out = "2\n" },
+    { name = "a nested loop", src = [[
+        pairs = []
+        for i in range(2):
+            for j in range(2):
+                pairs.append((i, j))
+        print(pairs)
+      ]], out = "[(0, 0), (0, 1), (1, 0), (1, 1)]\n" },
+    { name = "over a non-iterable raises TypeError", src = [[
+        for x in 5:
+            pass
+      ]], err = { kind = "TypeError", line = 1 } },
+  }
+end)
+
+describe("§1.2 return / pass", function()
+  H.cases {
+    { name = "return exits early", src = [[
+        def first_even(xs):
+            for x in xs:
+                if x % 2 == 0:
+                    return x
+            return None
+        print(first_even([1, 3, 4, 6]), first_even([1]))
+      ]], out = "4 None\n" },
+    { name = "a bare return gives None", src = [[
+        def f():
+            return
+        print(f())
+      ]], out = "None\n" },
+    { name = "pass does nothing", src = [[
+        def noop():
+            pass
+        noop()
+        print("ok")
+      ]], out = "ok\n" },
+  }
+end)

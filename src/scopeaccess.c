@@ -1,0 +1,143 @@
+/*
+** scopeaccess.c: dana.get / dana.set / dana.delete, the scope accessors an
+** agent calls. Every access is checked against the agent's role, and every
+** value is copied through the codec: nothing in the store is ever a live
+** object of any state.
+*/
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "access.h"
+
+DANA_NORET dana_agent_raise(lua_State *L, const char *kind, const char *fmt, ...) {
+  va_list ap;
+  luaL_checkstack(L, 4, "error");
+  lua_createtable(L, 0, 2);
+  lua_pushstring(L, kind);
+  lua_setfield(L, -2, "kind");
+  va_start(ap, fmt);
+  lua_pushvfstring(L, fmt, ap);
+  va_end(ap);
+  lua_setfield(L, -2, "message");
+  lua_error(L);
+  abort();  /* not reached */
+}
+
+static DanaAgent *check_agent(lua_State *L) {
+  DanaAgent *a = dana_agent_of(L);
+  if (a == NULL || a->sb == NULL) luaL_error(L, "dana: not inside an agent");
+  return a;
+}
+
+static void check_key(lua_State *L, DanaKey *k) {
+  size_t len;
+  const char *key, *why;
+  if (lua_type(L, 1) != LUA_TSTRING)
+    dana_agent_raise(L, "TypeError", "a scope key is a string such as 'private:x', not %s",
+                     luaL_typename(L, 1));
+  key = lua_tolstring(L, 1, &len);
+  why = dana_parse_key(key, len, k);
+  if (why != NULL) dana_agent_raise(L, "ValueError", "bad scope key: %s", why);
+}
+
+static DanaScope *scope_of(DanaAgent *a, DanaScopeId s) {
+  switch (s) {
+    case SCOPE_PRIVATE: return a->priv;
+    case SCOPE_PUBLIC: return a->sb->pub;
+    case SCOPE_SYSTEM: return a->sb->sys;
+    default: return NULL;
+  }
+}
+
+static void check_access(lua_State *L, DanaAgent *a, const DanaKey *k, DanaAccessOp op) {
+  if (!dana_access_allowed(a, k->scope, op, k->name, k->namelen))
+    dana_agent_raise(L, "PermissionError", "role '%s' may not %s %s:%s", a->role,
+                     dana_access_op_name(op), dana_scope_name(k->scope), k->name);
+}
+
+/***
+Reads a scoped variable (a copy); nil when it is not set.
+@function dana.get
+@tparam string key "private:x", "public:x" or "system:x"
+*/
+int dana_agent_scope_get(lua_State *L) {
+  DanaAgent *a = check_agent(L);
+  DanaKey k;
+  const DanaBlob *b;
+  check_key(L, &k);
+  check_access(L, a, &k, ACCESS_READ);
+  b = dana_scope_get(scope_of(a, k.scope), k.name, k.namelen);
+  if (b == NULL) lua_pushnil(L);
+  else dana_value_decode(L, b->data, b->len);
+  return 1;
+}
+
+/* The kind for a value the codec refused. */
+static const char *refusal_kind(const char *why) {
+  if (strstr(why, "cannot copy a table key") || strstr(why, "metatable") ||
+      (strstr(why, "cannot copy a ") && strstr(why, " value")))
+    return "TypeError";
+  return "ValueError";
+}
+
+/* Bytes the store may hold for this scope, and what it holds now. */
+static int store_fits(const DanaAgent *a, DanaScopeId s, size_t old_len, size_t new_len) {
+  size_t used, cap;
+  if (s == SCOPE_PRIVATE) {
+    used = dana_scope_bytes(a->priv);
+    cap = a->limits.memory;
+  } else {
+    used = dana_scope_bytes(a->sb->pub) + dana_scope_bytes(a->sb->sys);
+    cap = a->sb->store_limit;
+  }
+  used -= old_len < used ? old_len : used;
+  return new_len <= cap && used <= cap - new_len;
+}
+
+static int scope_delete(lua_State *L, DanaAgent *a, const DanaKey *k) {
+  check_access(L, a, k, ACCESS_DELETE);
+  dana_scope_delete(scope_of(a, k->scope), k->name, k->namelen);
+  return 0;
+}
+
+/***
+Writes a scoped variable (the value is copied; nil deletes it).
+@function dana.set
+@tparam string key
+@param value plain data: nil, booleans, numbers, strings, tables of those
+*/
+int dana_agent_scope_set(lua_State *L) {
+  DanaAgent *a = check_agent(L);
+  DanaKey k;
+  DanaBlob blob;
+  DanaScope *s;
+  const DanaBlob *old;
+  char why[160];
+  check_key(L, &k);
+  if (lua_isnoneornil(L, 2)) return scope_delete(L, a, &k);
+  check_access(L, a, &k, ACCESS_WRITE);
+  if (!dana_value_encode(L, 2, &a->sb->codec, &blob, why, sizeof why))
+    dana_agent_raise(L, refusal_kind(why), "cannot store %s:%s: %s",
+                     dana_scope_name(k.scope), k.name, why);
+  s = scope_of(a, k.scope);
+  old = dana_scope_get(s, k.name, k.namelen);
+  if (!store_fits(a, k.scope, old ? old->len : 0, blob.len) ||
+      !dana_scope_put(s, k.name, k.namelen, &blob)) {
+    dana_blob_free(&blob);
+    dana_limits_trip(L, a, DANA_LIM_MEMORY);
+  }
+  return 0;
+}
+
+/***
+Deletes a scoped variable.
+@function dana.delete
+@tparam string key
+*/
+int dana_agent_scope_delete(lua_State *L) {
+  DanaAgent *a = check_agent(L);
+  DanaKey k;
+  check_key(L, &k);
+  return scope_delete(L, a, &k);
+}
