@@ -70,6 +70,7 @@ struct DanaAudit {
   int shani;                   /* use the SHA-extension SHA-256 */
   int fd, hfd;                 /* -1 when absent */
   int cbref;                   /* LUA_NOREF when no callback sink */
+  const lua_State *owner;      /* main thread of the state holding cbref */
   unsigned long long seq;      /* last written */
   unsigned char prev[HASHLEN];
   unsigned char key[MAX_KEY];  /* value HMAC key */
@@ -459,6 +460,14 @@ static int ring_push(DanaAudit *au, const char *const *f, const size_t *fl, cons
 
 /* ---------------------------------------------------------------- record */
 
+static const lua_State *main_thread(lua_State *L) {
+  const lua_State *m;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  m = lua_tothread(L, -1);
+  lua_pop(L, 1);
+  return m;
+}
+
 static int is_scope(const char *res, const char *scope, size_t n) {
   return strncmp(res, scope, n) == 0 && (res[n] == ':' || res[n] == '.');
 }
@@ -581,8 +590,9 @@ int dana_audit_record(lua_State *L, DanaAudit *au, const DanaAuditEvent *ev,
   }
   if (au->cbref != LUA_NOREF && au->cbref != LUA_REFNIL) {
     int st;
-    if (L == NULL || !lua_checkstack(L, 4)) {
-      set_err(err, errlen, "audit: callback sink needs a lua_State%s%s", NULL, NULL);
+    if (L == NULL || !lua_checkstack(L, 4) || main_thread(L) != au->owner) {
+      set_err(err, errlen, "audit: the callback sink needs a thread of the state that opened the log%s%s",
+              NULL, NULL);
       return 0;
     }
     lua_rawgeti(L, LUA_REGISTRYINDEX, au->cbref);
@@ -673,7 +683,8 @@ static int parse_seq(const char *s, unsigned long long *seq) {
   return 1;
 }
 
-/* Resumes the chain of an existing regular file (path, fd open for append).
+/* Resumes the chain of an existing regular file (path, fd open for append)
+** from its last line, checked against the head file when there is one (hfd).
 ** Returns NULL or an error message (in msg). */
 static const char *resume(DanaAudit *au, char *msg, size_t msglen) {
   int rfd;
@@ -684,7 +695,7 @@ static const char *resume(DanaAudit *au, char *msg, size_t msglen) {
   unsigned char hhash[HASHLEN];
   int have_head = 0;
   memset(hhash, 0, sizeof hhash);
-  hn = read_small(au->hfd, hb, sizeof hb);
+  hn = au->hfd >= 0 ? read_small(au->hfd, hb, sizeof hb) : 0;
   if (hn < 0) { snprintf(msg, msglen, "audit: cannot read %s: %s", au->hpath, strerror(errno)); return msg; }
   if (hn > 0) {
     const char *hp = strstr(hb, "\"hash\":\"");
@@ -711,7 +722,7 @@ static const char *resume(DanaAudit *au, char *msg, size_t msglen) {
     }
     return NULL;                              /* a fresh log */
   }
-  if (!have_head) {
+  if (!have_head && au->hfd >= 0) {
     snprintf(msg, msglen, "audit: %s has entries but no head file %s", au->path, au->hpath);
     return msg;
   }
@@ -748,7 +759,7 @@ static const char *resume(DanaAudit *au, char *msg, size_t msglen) {
       snprintf(msg, msglen, "audit: the last line of %s is not an audit entry", au->path);
       return msg;
     }
-    if (lseq != hseq || memcmp(lhash, hhash, HASHLEN) != 0) {
+    if (au->hfd >= 0 && (lseq != hseq || memcmp(lhash, hhash, HASHLEN) != 0)) {
       snprintf(msg, msglen, "audit: %s ends at seq %llu but %s says seq %llu: run `dana audit verify`",
                au->path, lseq, au->hpath, hseq);
       return msg;
@@ -886,22 +897,25 @@ static int l_audit_open(lua_State *L) {
       audit_close(L, au);
       return fail3(L, msg);
     }
-    if (fstat(au->fd, &st) == 0 && S_ISREG(st.st_mode) && opt_bool(L, 1, "head", 1)) {
-      size_t hl = pathlen + 6;
-      if ((au->hpath = (char *)malloc(hl)) == NULL) { audit_close(L, au); return luaL_error(L, "not enough memory"); }
-      memcpy(au->hpath, path, pathlen);
-      memcpy(au->hpath + pathlen, ".head", 6);
-      au->hfd = open(au->hpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-      if (au->hfd < 0) {
-        snprintf(msg, sizeof msg, "audit: cannot open %s: %s", au->hpath, strerror(errno));
-        audit_close(L, au);
-        return fail3(L, msg);
+    if (fstat(au->fd, &st) == 0 && S_ISREG(st.st_mode)) {
+      int use_head = opt_bool(L, 1, "head", 1);
+      if (use_head) {
+        size_t hl = pathlen + 6;
+        if ((au->hpath = (char *)malloc(hl)) == NULL) { audit_close(L, au); return luaL_error(L, "not enough memory"); }
+        memcpy(au->hpath, path, pathlen);
+        memcpy(au->hpath + pathlen, ".head", 6);
+        au->hfd = open(au->hpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (au->hfd < 0) {
+          snprintf(msg, sizeof msg, "audit: cannot open %s: %s", au->hpath, strerror(errno));
+          audit_close(L, au);
+          return fail3(L, msg);
+        }
       }
       if ((e = resume(au, msg, sizeof msg)) != NULL) {
         audit_close(L, au);
         return fail3(L, e);
       }
-      {       /* rewrite the head in this log's format (e.g. a MAC added) */
+      if (use_head) {       /* rewrite the head in this log's format (e.g. a MAC added) */
         char hb[256];
         size_t hn = format_head(au, au->seq, au->prev, hb, sizeof hb);
         if (!pwrite_all(au->hfd, hb, hn, 0) || ftruncate(au->hfd, (off_t)hn) != 0) {
@@ -913,7 +927,10 @@ static int l_audit_open(lua_State *L) {
     }
   }
   lua_getfield(L, 1, "callback");
-  if (lua_isfunction(L, -1)) au->cbref = luaL_ref(L, LUA_REGISTRYINDEX);
+  if (lua_isfunction(L, -1)) {
+    au->cbref = luaL_ref(L, LUA_REGISTRYINDEX);
+    au->owner = main_thread(L);
+  }
   else lua_pop(L, 1);
   return 1;
 }

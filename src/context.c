@@ -1202,7 +1202,15 @@ static void new_class(lua_State *L, const char *name, const luaL_Reg *meta,
   lua_pop(L, 1);
 }
 
+/*** Monotonic clock in seconds (for benchmarks and timeouts). @function clock */
+static int core_clock(lua_State *L) {
+  lua_pushnumber(L, dana_now());
+  return 1;
+}
+
 void dana_context_open(lua_State *L) {
+  lua_pushcfunction(L, core_clock);
+  lua_setfield(L, -2, "clock");
   new_class(L, AGENT_MT, agent_meta, agent_methods, "Agent");
   new_class(L, SANDBOX_MT, sandbox_meta, sandbox_methods, "Sandbox");
   lua_pushcfunction(L, core_sandbox);

@@ -35,6 +35,9 @@ void dana_limits_poll(lua_State *L);
 /* Bytes the agent may still allocate before its memory limit; SIZE_MAX when
 ** L is not an agent state. Use it to refuse a huge result before building it. */
 size_t dana_limits_room(lua_State *L);
+/* Refuses a result that cannot fit: in an agent state this trips the sticky
+** memory limit; elsewhere it raises "<what>: result would exceed the memory limit". */
+DANA_NORET dana_limits_refuse_memory(lua_State *L, const char *what);
 
 /* ---- the vetted library (vlib.c) for agent states ----
 ** Each pushes a NEW table of functions safe for untrusted code. */

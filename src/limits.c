@@ -172,6 +172,13 @@ size_t dana_limits_room(lua_State *L) {
   return room;
 }
 
+DANA_NORET dana_limits_refuse_memory(lua_State *L, const char *what) {
+  DanaAgent *a = dana_agent_of(L);
+  if (a != NULL) dana_limits_trip(L, a, DANA_LIM_MEMORY);
+  luaL_error(L, "%s: result would exceed the memory limit", what);
+  abort();  /* not reached */
+}
+
 /* ---- output and host calls ---- */
 
 void dana_limits_output(lua_State *L, DanaAgent *a, size_t n) {

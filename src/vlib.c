@@ -83,7 +83,8 @@
 
 /* Raises the "memory limit" refusal for a result built by 'fname'. */
 static int room_error (lua_State *L, const char *fname) {
-  return luaL_error(L, "%s: result would exceed the memory limit", fname);
+  dana_limits_refuse_memory(L, fname);  /* in an agent: the sticky MemoryLimitError */
+  return 0;
 }
 
 
@@ -257,8 +258,7 @@ static int str_rep (lua_State *L) {
     luaL_Buffer b;
     char *p;
     if (l_unlikely(totallen > dana_limits_room(L)))
-      return luaL_error(L, "string.rep: result of %I bytes would exceed the "
-                           "memory limit", (LUAI_UACINT)totallen);
+      return room_error(L, "string.rep");
     p = luaL_buffinitsize(L, &b, totallen);
     while (n-- > 1) {  /* first n-1 copies (followed by separator) */
       memcpy(p, s, l * sizeof(char)); p += l;
