@@ -120,6 +120,18 @@ static lua_State *getco(lua_State *L) {
   return co;
 }
 
+/* lua_resetthread runs the coroutine's pending __close handlers in the
+** coroutine itself: it must carry the hook and be the watchdog's target. */
+static int reset_thread(lua_State *L, lua_State *co) {
+  DanaAgent *a = dana_agent_of(L);
+  int status;
+  dana_limits_prepare_thread(L, co);
+  if (a) dana_limits_set_current(a, co);
+  status = lua_resetthread(co);
+  if (a) dana_limits_set_current(a, L);
+  return status;
+}
+
 /* After a resume returns with an error: a limit in the coroutine is a limit
 ** in the resumer. */
 static void check_resume(lua_State *L, lua_State *co, int status) {
@@ -181,7 +193,7 @@ static int auxwrap(lua_State *L) {
   if (l_unlikely(r < 0)) {
     int stat = lua_status(co);
     if (stat != LUA_OK && stat != LUA_YIELD) {
-      stat = lua_resetthread(co);
+      stat = reset_thread(L, co);
       check_resume(L, co, stat);
       lua_xmove(co, L, 1);
     }
@@ -252,7 +264,7 @@ static int co_close(lua_State *L) {
   int status = auxstatus(L, co);
   switch (status) {
     case COS_DEAD: case COS_YIELD: {
-      status = lua_resetthread(co);
+      status = reset_thread(L, co);
       check_resume(L, co, status);
       if (status == LUA_OK) {
         lua_pushboolean(L, 1);
