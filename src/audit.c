@@ -759,6 +759,16 @@ static const char *resume(DanaAudit *au, char *msg, size_t msglen) {
       snprintf(msg, msglen, "audit: the last line of %s is not an audit entry", au->path);
       return msg;
     }
+    {         /* the last entry must verify with this log's chain hash (key) */
+      unsigned char check[HASHLEN];
+      chain_hash(au, line, (size_t)(hp - line), check);
+      if (memcmp(check, lhash, HASHLEN) != 0) {
+        snprintf(msg, msglen, "audit: the last entry of %s does not verify %s (tampered, or opened with "
+                 "another chain_key than it was written with)", au->path,
+                 au->ckeylen ? "with this chain_key" : "without a chain_key");
+        return msg;
+      }
+    }
     if (au->hfd >= 0 && (lseq != hseq || memcmp(lhash, hhash, HASHLEN) != 0)) {
       snprintf(msg, msglen, "audit: %s ends at seq %llu but %s says seq %llu: run `dana audit verify`",
                au->path, lseq, au->hpath, hseq);

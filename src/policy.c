@@ -212,10 +212,14 @@ static int scope_of(const char *s, size_t n) {
   return -1;
 }
 
-/* Splits a resource for op o into scope and key; -1 if malformed. */
+/* Splits a resource for op o into scope and key; -1 if malformed (including
+** any control byte: newlines, escapes, DEL). */
 static int parse_resource(const char *res, int o, const char **key) {
   const char *sep = res;
+  const unsigned char *q;
   int s;
+  for (q = (const unsigned char *)res; *q; q++)    /* no key or name has control bytes */
+    if (*q < 0x20 || *q == 0x7f) return -1;
   while (*sep && *sep != ':' && *sep != '.') sep++;
   s = *sep ? scope_of(res, (size_t)(sep - res)) : -1;
   if (o == O_CALL || o == O_IMPORT) {
@@ -765,7 +769,7 @@ static void parse_limited(Compiler *C, int idx) {
     lua_pop(L, 1);
     p->limited[s] = (const char **)arena_array(L, p, (size_t)n, sizeof(char *));
     for (i = 1; i <= n; i++) {
-      size_t vl;
+      size_t vl = 0;
       const char *v;
       lua_rawgeti(L, -1, i);
       v = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &vl) : NULL;
