@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "lualib.h"
-#include "context.h"
+#include "guard.h"
 
 
 /* ---- print ---- */
@@ -347,6 +347,8 @@ int dana_agentlib_setup(lua_State *A) {
   lua_setfield(A, -2, "delete");
   lua_pushcfunction(A, dana_agent_call_host);
   lua_setfield(A, -2, "call");
+  lua_pushcfunction(A, dana_guard_escalate);
+  lua_setfield(A, -2, "escalate");
   lua_setfield(A, 2, "dana");
   lua_pushvalue(A, 2);
   lua_setfield(A, LUA_REGISTRYINDEX, DANA_REG_TEMPLATE);

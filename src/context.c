@@ -15,13 +15,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "access.h"
+#include "guard.h"
+#include "policy.h"
+#include "audit.h"
+#include "sanitize.h"
 #include "dana.h"
 
 typedef struct SandboxUD { DanaSandbox *sb; } SandboxUD;
 typedef struct AgentUD { DanaAgent *a; } AgentUD;
 
 #define DEFAULTS_KEY "dana.defaults"
+#define AGENTS_KEY   "dana.agents"   /* host registry: weak map DanaAgent* -> Agent userdata */
 #define MAX_MESSAGE 4096
 
 /* ---- small helpers ---- */
@@ -179,7 +183,7 @@ static int host_emit(lua_State *H) {
   HostCall *c = (HostCall *)lua_touserdata(H, 1);
   lua_rawgeti(H, LUA_REGISTRYINDEX, c->a->sb->print_ref);
   lua_pushstring(H, c->a->name);
-  lua_pushlstring(H, c->text, c->len);
+  dana_guard_push_redacted(H, c->a, c->text, c->len);  /* no secret reaches the sink */
   lua_call(H, 2, 0);
   return 0;
 }
@@ -198,20 +202,59 @@ void dana_agent_emit(lua_State *L, DanaAgent *a, const char *s, size_t n) {
   if (lua_pcall(H, 1, 0, 0) != LUA_OK) lua_pop(H, 1);  /* a failing sink loses the text only */
 }
 
+/* Host-function trust levels (sb:register's `trust`). */
+#define TRUST_CORE    0  /* permission-checked, audited, copied and sanitized arguments */
+#define TRUST_SANDBOX 1  /* privileged: gets the live Agent object first; still audited */
+
+/* Pushes funcs[name] (a table {fn, trust, permission}) or nil. */
+static int push_function_entry(lua_State *H, DanaSandbox *sb, const char *name) {
+  lua_rawgeti(H, LUA_REGISTRYINDEX, sb->funcs_ref);
+  if (lua_type(H, -1) != LUA_TTABLE) return LUA_TNIL;
+  lua_getfield(H, -1, name);
+  lua_remove(H, -2);
+  return lua_type(H, -1);
+}
+
 static int host_invoke(lua_State *H) {
   HostCall *c = (HostCall *)lua_touserdata(H, 1);
-  int i, base;
-  lua_rawgeti(H, LUA_REGISTRYINDEX, c->a->sb->funcs_ref);
-  lua_getfield(H, -1, c->fname);
-  base = lua_gettop(H);
-  luaL_checkstack(H, c->nargs + 4, "host call arguments");
-  for (i = 0; i < c->nargs; i++) dana_value_decode(H, c->args[i].data, c->args[i].len);
-  lua_call(H, c->nargs, 1);
-  (void)base;
+  int i, trust, nargs = c->nargs;
+  luaL_checkstack(H, c->nargs + 8, "host call arguments");
+  push_function_entry(H, c->a->sb, c->fname);           /* 2: entry */
+  lua_getfield(H, 2, "trust");
+  trust = (int)lua_tointeger(H, -1);
+  lua_pop(H, 1);
+  lua_getfield(H, 2, "fn");                              /* the function */
+  if (trust == TRUST_SANDBOX) {
+    lua_getfield(H, LUA_REGISTRYINDEX, AGENTS_KEY);      /* the live Agent object */
+    lua_rawgetp(H, -1, c->a);
+    lua_remove(H, -2);
+    nargs++;
+  }
+  for (i = 0; i < c->nargs; i++) {
+    dana_value_decode(H, c->args[i].data, c->args[i].len);
+    if (trust == TRUST_CORE) {
+      /* a sanitized view: no private/system scopes, no secret the agent holds */
+      dana_sanitize_push_value(H, -1, c->a->secrets, 1);
+      lua_remove(H, -2);
+    }
+  }
+  lua_call(H, nargs, 1);
   if (!dana_value_encode(H, -1, &c->a->sb->codec, &c->result, c->why, sizeof c->why))
     return luaL_error(H, "result cannot be copied");
   c->has_result = 1;
   return 0;
+}
+
+/* The permission a call needs: the one given at registration, or call:NAME. */
+static void call_permission(lua_State *H, DanaAgent *a, const char *name, char *buf, size_t cap) {
+  int top = lua_gettop(H);
+  snprintf(buf, cap, "call:%s", name);
+  if (push_function_entry(H, a->sb, name) == LUA_TTABLE &&
+      lua_getfield(H, -1, "permission") == LUA_TSTRING) {
+    const char *p = lua_tostring(H, -1);
+    snprintf(buf, cap, "%s", p);
+  }
+  lua_settop(H, top);
 }
 
 int dana_agent_call_host(lua_State *L) {
@@ -219,7 +262,8 @@ int dana_agent_call_host(lua_State *L) {
   HostCall c;
   DanaBlob small[8];
   int n = lua_gettop(L) - 1, i, ok;
-  const char *name;
+  const char *name, *rule = NULL;
+  char perm[300], err[200];
   lua_State *H;
   if (a == NULL || a->sb == NULL) return luaL_error(L, "dana.call: not inside an agent");
   H = a->host;
@@ -229,14 +273,22 @@ int dana_agent_call_host(lua_State *L) {
   if (H == NULL) dana_agent_raise(L, "RuntimeError", "no host is running this agent");
   {
     int top = lua_gettop(H);
-    int exists;
-    lua_rawgeti(H, LUA_REGISTRYINDEX, a->sb->funcs_ref);
-    exists = lua_type(H, -1) == LUA_TTABLE && lua_getfield(H, -1, name) == LUA_TFUNCTION;
+    int exists = push_function_entry(H, a->sb, name) == LUA_TTABLE;
     lua_settop(H, top);
-    if (!exists)
-      dana_agent_raise(L, "PermissionError", "'%s' is not a registered host function", name);
+    if (!exists || strlen(name) != lua_rawlen(L, 1)) {
+      dana_guard_audit(H, a, "deny", "call:?", "deny", "not a registered host function", NULL,
+                       err, sizeof err);
+      dana_agent_raise(L, "PermissionError", "that is not a registered host function");
+    }
+  }
+  call_permission(H, a, name, perm, sizeof perm);
+  if (!dana_guard_decide(a, "call", perm, &rule)) {
+    dana_guard_audit(H, a, "call", perm, "deny", rule, NULL, err, sizeof err);
+    dana_agent_raise(L, "PermissionError", "role '%s' may not call '%s'", a->role, name);
   }
   dana_limits_take_call(L, a);
+  if (!dana_guard_audit(H, a, "call", perm, "allow", rule, NULL, err, sizeof err))
+    dana_agent_raise(L, "SecurityError", "audit log unavailable, call refused: %s", err);
   memset(&c, 0, sizeof c);
   c.a = a;
   c.fname = name;
@@ -334,9 +386,14 @@ static void agent_unlink(DanaAgent *a) {
 }
 
 /* Frees everything but the struct (which the userdata still points to). */
-static void agent_close(DanaAgent *a) {
+static void agent_close(lua_State *L, DanaAgent *a) {
   if (a->sb == NULL) return;
   agent_close_state(a);
+  luaL_unref(L, LUA_REGISTRYINDEX, a->grant_ref);
+  a->grant_ref = LUA_NOREF;
+  a->grant = NULL;
+  dana_secretset_free(a->secrets);
+  a->secrets = NULL;
   if (a->priv) {
     dana_scope_free(a->priv);
     a->priv = NULL;
@@ -346,8 +403,8 @@ static void agent_close(DanaAgent *a) {
   a->sb = NULL;
 }
 
-static void agent_free(DanaAgent *a) {
-  agent_close(a);
+static void agent_free(lua_State *L, DanaAgent *a) {
+  agent_close(L, a);
   free(a->name);
   free(a->user);
   free(a->role);
@@ -489,7 +546,7 @@ static int agent_read_error(lua_State *A) {
 }
 
 /* Pushes the line `line` of src (without its newline), or nothing. */
-static int push_source_line(lua_State *L, const char *src, size_t len, int line) {
+static int push_source_line(lua_State *L, DanaAgent *a, const char *src, size_t len, int line) {
   size_t i = 0;
   int n = 1;
   const char *end;
@@ -499,7 +556,7 @@ static int push_source_line(lua_State *L, const char *src, size_t len, int line)
   }
   if (n != line || i > len) return 0;
   end = memchr(src + i, '\n', len - i);
-  lua_pushlstring(L, src + i, end ? (size_t)(end - (src + i)) : len - i);
+  dana_guard_push_redacted(L, a, src + i, end ? (size_t)(end - (src + i)) : len - i);
   return 1;
 }
 
@@ -531,9 +588,19 @@ static int agent_failure(lua_State *L, DanaAgent *a, int status, const char *chu
     }
   }
   lua_settop(A, 0);
+  if (a->poison != DANA_LIM_NONE) {
+    char err[160];
+    dana_guard_audit(L, a, "limit", e.kind, "deny", e.message, NULL, err, sizeof err);
+  }
+  {
+    /* no secret the agent knows, and no credential shape, in a message */
+    char clean[MAX_MESSAGE];
+    dana_guard_redact_into(L, a, e.message, clean, sizeof clean);
+    memcpy(e.message, clean, sizeof clean);
+  }
   lua_pushnil(L);
   dana_error_push(L, e.kind, e.message, file, e.line, e.col);
-  if (strcmp(file, chunk) == 0 && push_source_line(L, src, srclen, e.line))
+  if (strcmp(file, chunk) == 0 && push_source_line(L, a, src, srclen, e.line))
     lua_setfield(L, -2, "source_line");
   lua_pushstring(L, e.kind);
   return 3;
@@ -605,11 +672,11 @@ static int agent_execute(lua_State *L, DanaAgent *a, const char *src, size_t len
       return poisoned_failure(L, a, chunk);
     }
     m = strip_position(m, &line);
-    copy_text(msg, sizeof msg, m, strlen(m));
+    dana_guard_redact_into(L, a, m, msg, sizeof msg);
     lua_settop(A, 0);
     finish_run(a);
     nres = push_failure(L, "SyntaxError", msg, chunk, line, 0);
-    if (push_source_line(L, src, len, line)) lua_setfield(L, -3, "source_line");
+    if (push_source_line(L, a, src, len, line)) lua_setfield(L, -3, "source_line");
     return nres;
   }
   switch (env) {
@@ -824,7 +891,7 @@ static int agent_gc(lua_State *L) {
   AgentUD *u = (AgentUD *)luaL_checkudata(L, 1, AGENT_MT);
   if (u->a) {
     if (u->a->busy) return luaL_error(L, "cannot close a running agent");
-    agent_free(u->a);
+    agent_free(L, u->a);
     u->a = NULL;
   }
   return 0;
@@ -874,6 +941,20 @@ static int agent_info(lua_State *L) {
   return 1;
 }
 
+/***
+Masks credential shapes and the agent's registered secrets in a text.
+@function Agent:redact
+@tparam string text
+@treturn string
+*/
+static int agent_redact(lua_State *L) {
+  DanaAgent *a = check_agent(L, 1);
+  size_t n;
+  const char *s = luaL_checklstring(L, 2, &n);
+  dana_guard_push_redacted(L, a, s, n);
+  return 1;
+}
+
 /*** The sandbox the agent belongs to. @function Agent:sandbox */
 static int agent_sandbox(lua_State *L) {
   check_agent(L, 1);
@@ -892,7 +973,8 @@ static const luaL_Reg agent_methods[] = {
   {"run_lua", agent_run_lua}, {"boot", agent_boot}, {"exec", agent_exec},
   {"booted", agent_booted}, {"get", agent_get}, {"set", agent_set},
   {"delete", agent_delete}, {"reset", agent_reset}, {"close", agent_gc},
-  {"stats", agent_stats}, {"info", agent_info}, {"sandbox", agent_sandbox}, {NULL, NULL}
+  {"stats", agent_stats}, {"info", agent_info}, {"sandbox", agent_sandbox},
+  {"redact", agent_redact}, {NULL, NULL}
 };
 
 static const luaL_Reg agent_meta[] = {
@@ -965,23 +1047,34 @@ static int sandbox_agent(lua_State *L) {
   a->role = dup_string(role);
   a->session = dup_string(session);
   a->priv = dana_scope_new();
+  a->secrets = dana_secretset_new();
+  a->grant_ref = LUA_NOREF;
   a->sb = sb;
   sb->refs++;
   a->next = sb->agents;
   if (sb->agents) sb->agents->prev = a;
   sb->agents = a;
-  if (!a->name || !a->user || !a->role || !a->session || !a->priv) {
-    agent_free(a);
+  if (!a->name || !a->user || !a->role || !a->session || !a->priv || !a->secrets) {
+    agent_free(L, a);
     return luaL_error(L, "not enough memory");
   }
   a->role_kind = role_kind(a->role);
   a->tokens = a->limits.calls_per_minute > 0 ? (double)a->limits.calls_per_minute : 0;
   a->tokens_at = dana_now();
   if (!agent_open_state(a, &why)) {
-    agent_free(a);
+    agent_free(L, a);
     return push_failure(L, "MemoryLimitError", why, NULL, 0, 0);
   }
   u->a = a;
+  if (luaL_getsubtable(L, LUA_REGISTRYINDEX, AGENTS_KEY) == 0) {
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "v");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+  }
+  lua_pushvalue(L, -2);
+  lua_rawsetp(L, -2, a);
+  lua_pop(L, 1);
   return 1;
 }
 
@@ -1002,11 +1095,33 @@ generic message.
 */
 static int sandbox_register(lua_State *L) {
   DanaSandbox *sb = check_sandbox(L, 1);
+  const char *trust = "core";
   luaL_checkstring(L, 2);
   if (!lua_isnil(L, 3)) luaL_checktype(L, 3, LUA_TFUNCTION);
+  if (!lua_isnoneornil(L, 4)) {
+    luaL_checktype(L, 4, LUA_TTABLE);
+    trust = opt_field_string(L, 4, "trust", trust);
+    luaL_argcheck(L, strcmp(trust, "core") == 0 || strcmp(trust, "sandbox") == 0, 4,
+                  "trust is \"core\" or \"sandbox\"");
+  }
+  lua_settop(L, 4);
   lua_rawgeti(L, LUA_REGISTRYINDEX, sb->funcs_ref);
   lua_pushvalue(L, 2);
-  lua_pushvalue(L, 3);
+  if (lua_isnil(L, 3)) {
+    lua_pushnil(L);
+  } else {
+    lua_createtable(L, 0, 3);
+    lua_pushvalue(L, 3);
+    lua_setfield(L, -2, "fn");
+    lua_pushinteger(L, strcmp(trust, "sandbox") == 0 ? TRUST_SANDBOX : TRUST_CORE);
+    lua_setfield(L, -2, "trust");
+    if (lua_istable(L, 4) && lua_getfield(L, 4, "permission") != LUA_TNIL) {
+      luaL_checktype(L, -1, LUA_TSTRING);
+      lua_setfield(L, -2, "permission");
+    } else if (lua_istable(L, 4)) {
+      lua_pop(L, 1);
+    }
+  }
   lua_rawset(L, -3);
   return 0;
 }
@@ -1039,14 +1154,19 @@ static int sandbox_stats(lua_State *L) {
 
 static void sandbox_close_all(lua_State *L, DanaSandbox *sb) {
   size_t i;
-  while (sb->agents) agent_close(sb->agents);
+  while (sb->agents) agent_close(L, sb->agents);
   dana_scope_free(sb->pub);
   dana_scope_free(sb->sys);
   sb->pub = sb->sys = NULL;
   dana_watchdog_destroy(&sb->wd);
   luaL_unref(L, LUA_REGISTRYINDEX, sb->print_ref);
   luaL_unref(L, LUA_REGISTRYINDEX, sb->funcs_ref);
-  sb->print_ref = sb->funcs_ref = LUA_NOREF;
+  luaL_unref(L, LUA_REGISTRYINDEX, sb->policy_ref);
+  luaL_unref(L, LUA_REGISTRYINDEX, sb->audit_ref);
+  luaL_unref(L, LUA_REGISTRYINDEX, sb->approve_ref);
+  sb->print_ref = sb->funcs_ref = sb->policy_ref = sb->audit_ref = sb->approve_ref = LUA_NOREF;
+  sb->policy = NULL;
+  sb->audit = NULL;
   for (i = 0; i < sb->nlimited; i++) free(sb->limited[i]);
   free(sb->limited);
   sb->limited = NULL;
@@ -1158,7 +1278,7 @@ static int core_sandbox(lua_State *L) {
   sb = (DanaSandbox *)calloc(1, sizeof *sb);
   if (sb == NULL) return luaL_error(L, "not enough memory");
   sb->refs = 1;
-  sb->print_ref = sb->funcs_ref = LUA_NOREF;
+  sb->print_ref = sb->funcs_ref = sb->policy_ref = sb->audit_ref = sb->approve_ref = LUA_NOREF;
   sb->tenant = dup_string(tenant);
   sb->pub = dana_scope_new();
   sb->sys = dana_scope_new();
@@ -1178,6 +1298,24 @@ static int core_sandbox(lua_State *L) {
   sb->tokens_at = dana_now();
   read_limited(L, sb);
   read_codec(L, sb);
+  if (lua_getfield(L, 1, "policy") != LUA_TNIL) {
+    sb->policy = dana_policy_check(L, -1);
+    sb->policy_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  } else {
+    lua_pop(L, 1);
+  }
+  if (lua_getfield(L, 1, "audit") != LUA_TNIL) {
+    sb->audit = dana_audit_check(L, -1);
+    sb->audit_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  } else {
+    lua_pop(L, 1);
+  }
+  if (lua_getfield(L, 1, "approve") != LUA_TNIL) {
+    luaL_checktype(L, -1, LUA_TFUNCTION);
+    sb->approve_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  } else {
+    lua_pop(L, 1);
+  }
   if (lua_getfield(L, 1, "print") != LUA_TNIL) {
     luaL_checktype(L, -1, LUA_TFUNCTION);
     sb->print_ref = luaL_ref(L, LUA_REGISTRYINDEX);

@@ -62,6 +62,10 @@ typedef struct DanaLimits {
 typedef enum DanaRole { ROLE_USER = 1, ROLE_AGENT, ROLE_ADMIN, ROLE_CUSTOM } DanaRole;
 
 struct DanaAgent;
+struct DanaPolicy;
+struct DanaGrant;
+struct DanaAudit;
+struct DanaSecretSet;
 
 typedef struct DanaWatchdog {
   pthread_t thread;
@@ -90,6 +94,11 @@ typedef struct DanaSandbox {
   int funcs_ref;            /* host registry: registered host functions */
   char **limited;           /* system: names the `agent` role may read */
   size_t nlimited;
+  struct DanaPolicy *policy;  /* NULL: the built-in roles of access.c */
+  int policy_ref;            /* host registry: the dana.Policy userdata */
+  struct DanaAudit *audit;   /* NULL: no audit log */
+  int audit_ref;
+  int approve_ref;           /* host registry: escalation approval callback */
   int running;              /* agents currently running */
   int refs;                 /* the sandbox userdata + every agent struct */
   int agent_seq;            /* for default agent names */
@@ -120,6 +129,9 @@ typedef struct DanaAgent {
   int busy;
   int booted;                     /* Dana runtime loaded */
   DanaScope *priv;
+  struct DanaSecretSet *secrets;  /* registered secret values, masked in output */
+  struct DanaGrant *grant;        /* active escalation grant, or NULL */
+  int grant_ref;                  /* host registry: the dana.Grant userdata */
   /* position of the last error, filled by the message handler */
   char err_file[128];
   int err_line;

@@ -181,7 +181,7 @@ static const char *const META_WORDS[] = {
 /* a word before "token(s)" that makes it a quantity (max_tokens) */
 static const char *const QUANT_WORDS[] = {
   "max", "min", "num", "n", "total", "prompt", "completion", "input", "output",
-  "cached", "reasoning", "context", "remaining", "used", "reserved", "new",
+  "cached", "reasoning", "context", "remaining", "used", "reserved",
   "generated", "estimated", "count", "per", NULL
 };
 
@@ -304,6 +304,8 @@ static int is_placeholder(const unsigned char *v, size_t n) {
     return 1;
   if (n >= 2 && v[0] == '{' && v[1] == '{') return 1;
   if (n >= 2 && v[0] == '%' && (v[1] == 's' || v[1] == '(')) return 1;
+  if (n >= 4 && ci_prefix(v, n, "your")) return 1;               /* YOUR_API_KEY */
+  if (n >= 6 && ci_prefix(v + n - 4, 4, "here")) return 1;       /* paste-key-here */
   for (i = 0; i < n; i++)
     if (!(v[i] == '*' || v[i] == 'x' || v[i] == 'X' || v[i] == '.' || v[i] == '#' ||
           v[i] == '-' || v[i] == '_' || v[i] == '?')) { allmask = 0; break; }
@@ -745,13 +747,26 @@ static int kv_at(const unsigned char *s, size_t n, size_t i, const XKeys *X, Ran
     } else {
       while (ve < n && !is_space(s[ve]) && s[ve] != ',' && s[ve] != ';' && s[ve] != '&' &&
              s[ve] != '"' && s[ve] != '\'' && s[ve] != '<' && s[ve] != '>' &&
-             s[ve] != ')' && s[ve] != ']' && s[ve] != '}' && s[ve] != '\\' && s[ve] != '`')
+             s[ve] != ')' && s[ve] != ']' && s[ve] != '}' && s[ve] != '\\' && s[ve] != '`' &&
+             s[ve] != '(')
         ve++;
       if (!quoted && !eq)
         while (ve > v && (s[ve - 1] == '.' || s[ve - 1] == ':')) ve--;
     }
   }
   if (ve <= v || is_placeholder(s + v, ve - v)) return 0;
+  if (ve - v >= 10 && memcmp(s + v, "-----BEGIN", 10) == 0) return 0;   /* PEM rule */
+  if (!quoted) {
+    /* code, not a literal: f(...), a.b.c references */
+    size_t d;
+    int dotted = 1, dots = 0;
+    if (ve < n && s[ve] == '(') return 0;
+    for (d = v; d < ve && dotted; d++) {
+      if (s[d] == '.') { if (d == v || s[d - 1] == '.') dotted = 0; else dots++; }
+      else if (!(is_alpha(s[d]) || s[d] == '_')) dotted = 0;
+    }
+    if (dotted && dots > 0 && s[ve - 1] != '.') return 0;
+  }
   if (cls == DANA_KEY_AUTH) {
     size_t sl = scheme_len(s + v, ve - v);
     if (sl) {

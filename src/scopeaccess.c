@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "access.h"
+#include "guard.h"
 
 DANA_NORET dana_agent_raise(lua_State *L, const char *kind, const char *fmt, ...) {
   va_list ap;
@@ -39,6 +39,11 @@ static void check_key(lua_State *L, DanaKey *k) {
   key = lua_tolstring(L, 1, &len);
   why = dana_parse_key(key, len, k);
   if (why != NULL) dana_agent_raise(L, "ValueError", "bad scope key: %s", why);
+  if (key[k->name - key - 1] == '.') {  /* "private.x": the policy and the log see "private:x" */
+    lua_pushfstring(L, "%s:%s", dana_scope_name(k->scope), k->name);
+    lua_replace(L, 1);
+    k->name = lua_tostring(L, 1) + (k->name - key);
+  }
 }
 
 static DanaScope *scope_of(DanaAgent *a, DanaScopeId s) {
@@ -50,10 +55,27 @@ static DanaScope *scope_of(DanaAgent *a, DanaScopeId s) {
   }
 }
 
+static const char *const op_names[] = { "?", "read", "write", "delete" };
+
+/* The policy decision; a denial is audited and raised as a PermissionError. */
 static void check_access(lua_State *L, DanaAgent *a, const DanaKey *k, DanaAccessOp op) {
-  if (!dana_access_allowed(a, k->scope, op, k->name, k->namelen))
+  const char *rule = NULL;
+  const char *resource = lua_tostring(L, 1);
+  if (!dana_guard_decide(a, op_names[op], resource, &rule)) {
+    char err[160];
+    dana_guard_audit(a->host, a, op_names[op], resource, "deny", rule, NULL, err, sizeof err);
     dana_agent_raise(L, "PermissionError", "role '%s' may not %s %s:%s", a->role,
                      dana_access_op_name(op), dana_scope_name(k->scope), k->name);
+  }
+}
+
+/* Records an allowed access; refuses it when the record cannot be made. */
+static void audit_access(lua_State *L, DanaAgent *a, DanaAccessOp op, const DanaBlob *value) {
+  char err[200];
+  if (!dana_guard_audit(a->host, a, op_names[op], lua_tostring(L, 1), "allow", NULL, value, err,
+                        sizeof err))
+    dana_agent_raise(L, "SecurityError", "audit log unavailable, %s refused: %s",
+                     op_names[op], err);
 }
 
 /***
@@ -68,8 +90,14 @@ int dana_agent_scope_get(lua_State *L) {
   check_key(L, &k);
   check_access(L, a, &k, ACCESS_READ);
   b = dana_scope_get(scope_of(a, k.scope), k.name, k.namelen);
-  if (b == NULL) lua_pushnil(L);
-  else dana_value_decode(L, b->data, b->len);
+  if (a->sb->audit) audit_access(L, a, ACCESS_READ, b);
+  if (b == NULL) {
+    lua_pushnil(L);
+    return 1;
+  }
+  /* what the agent saw from a secret place must not leave it in output */
+  if (dana_guard_secret_key(k.scope, k.name, k.namelen)) dana_guard_register_blob(a, b);
+  dana_value_decode(L, b->data, b->len);
   return 1;
 }
 
@@ -97,6 +125,7 @@ static int store_fits(const DanaAgent *a, DanaScopeId s, size_t old_len, size_t 
 
 static int scope_delete(lua_State *L, DanaAgent *a, const DanaKey *k) {
   check_access(L, a, k, ACCESS_DELETE);
+  if (a->sb->audit) audit_access(L, a, ACCESS_DELETE, NULL);
   dana_scope_delete(scope_of(a, k->scope), k->name, k->namelen);
   return 0;
 }
@@ -120,6 +149,16 @@ int dana_agent_scope_set(lua_State *L) {
   if (!dana_value_encode(L, 2, &a->sb->codec, &blob, why, sizeof why))
     dana_agent_raise(L, refusal_kind(why), "cannot store %s:%s: %s",
                      dana_scope_name(k.scope), k.name, why);
+  if (a->sb->audit) {
+    /* fail closed: an unrecorded write does not happen */
+    char err[200];
+    if (!dana_guard_audit(a->host, a, "write", lua_tostring(L, 1), "allow", NULL, &blob, err,
+                          sizeof err)) {
+      dana_blob_free(&blob);
+      dana_agent_raise(L, "SecurityError", "audit log unavailable, write refused: %s", err);
+    }
+  }
+  if (dana_guard_secret_key(k.scope, k.name, k.namelen)) dana_guard_register_blob(a, &blob);
   s = scope_of(a, k.scope);
   old = dana_scope_get(s, k.name, k.namelen);
   if (!store_fits(a, k.scope, old ? old->len : 0, blob.len) ||

@@ -95,7 +95,7 @@ local function make_agent(dana, o, out)
     if not p then return nil, "policy: " .. tostring(e) end
     sbopts.policy = p
   end
-  if o.audit then sbopts.audit = { file = o.audit } end
+  if o.audit then sbopts.audit = { path = o.audit } end
   if o.llm then sbopts.llm = o.llm end
   local limits = {}
   if o.memory then limits.memory = o.memory end

@@ -33,7 +33,7 @@ local lazy = {
     local t = require("dana.translate")
     return type(t) == "function" and t or t.translate
   end,
-  policy = function() return require("dana.policy").policy end,
+  policy = function() return require("dana.policy").new end,
   sanitize = function() return require("dana.sanitize").sanitize end,
   audit = function() return require("dana.audit") end,
 }
@@ -61,6 +61,28 @@ function M.sandbox(opts)
   local o = {}
   for k, v in pairs(opts or {}) do o[k] = v end
   if o.print == nil then o.print = default_print end
+  local P = require "dana.policy"
+  if o.policy == nil then
+    -- the design document's built-in roles; registered host functions are callable
+    -- by every role unless registered with a stricter permission
+    local p = assert(P.new {
+      roles = { user = { allow = { "call:*" } }, agent = { allow = { "call:*" } } },
+      limited = { system = o.system_limited or {} },
+    })
+    o.policy = p
+  elseif not P.is_policy(o.policy) then
+    local p, err = P.new(o.policy)
+    if not p then error("dana.sandbox: policy: " .. tostring(err), 2) end
+    o.policy = p
+  end
+  if type(o.audit) == "table" and getmetatable(o.audit) == nil then
+    local a = {}
+    for k, v in pairs(o.audit) do a[k] = v end
+    a.tenant = a.tenant or o.tenant
+    local log, err = core.audit_open(a)
+    if not log then error("dana.sandbox: audit: " .. tostring(err), 2) end
+    o.audit = log
+  end
   return core.sandbox(o)
 end
 
@@ -153,7 +175,8 @@ function Agent:run(source, name)
   local value, err, kind = self:exec(lua_src, "@" .. name)
   if err then
     if err.file == name and err.line then
-      err.source_line = source_line(source, err.line)
+      local l = source_line(source, err.line)
+      err.source_line = l and self:redact(l)
     end
     return nil, err, kind
   end
