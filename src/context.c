@@ -1116,7 +1116,9 @@ static int sandbox_register(lua_State *L) {
     lua_pushinteger(L, strcmp(trust, "sandbox") == 0 ? TRUST_SANDBOX : TRUST_CORE);
     lua_setfield(L, -2, "trust");
     if (lua_istable(L, 4) && lua_getfield(L, 4, "permission") != LUA_TNIL) {
-      luaL_checktype(L, -1, LUA_TSTRING);
+      luaL_argcheck(L, lua_type(L, -1) == LUA_TSTRING &&
+                    strncmp(lua_tostring(L, -1), "call:", 5) == 0, 4,
+                    "permission is a string \"call:NAME\"");
       lua_setfield(L, -2, "permission");
     } else if (lua_istable(L, 4)) {
       lua_pop(L, 1);
