@@ -18,6 +18,7 @@
 -- indented inside the Lua table; a leading newline is dropped by Lua's long brackets.
 -- Every case runs in a fresh sandbox and a fresh agent, so no state leaks between specs.
 local H = {}
+local assert = require("luassert")
 
 local function load_dana()
   -- Loaded lazily, so that a missing implementation makes every case fail with the
@@ -149,6 +150,9 @@ end
 
 --- Register every case of a list as a busted `it` (inside a `describe`).
 function H.cases(list)
+  -- a required module does not see the spec file's busted globals
+  local busted = require("busted")
+  local it, pending = busted.it, busted.pending
   for i, case in ipairs(list) do
     local name = case.name or ("case " .. i)
     if case.pending then
