@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "guard.h"
 #include "policy.h"
 #include "audit.h"
@@ -281,6 +283,11 @@ int dana_agent_call_host(lua_State *L) {
       dana_agent_raise(L, "PermissionError", "that is not a registered host function");
     }
   }
+  if (dana_taint_name(a->taint, name, strlen(name))) {
+    dana_guard_audit(H, a, "deny", "call:?", "deny", "function name from LLM output", NULL,
+                     err, sizeof err);
+    dana_agent_raise(L, "PermissionError", "a function name taken from LLM output cannot be called");
+  }
   call_permission(H, a, name, perm, sizeof perm);
   if (!dana_guard_decide(a, "call", perm, &rule)) {
     dana_guard_audit(H, a, "call", perm, "deny", rule, NULL, err, sizeof err);
@@ -393,7 +400,9 @@ static void agent_close(lua_State *L, DanaAgent *a) {
   a->grant_ref = LUA_NOREF;
   a->grant = NULL;
   dana_secretset_free(a->secrets);
+  dana_taint_free(a->taint);
   a->secrets = NULL;
+  a->taint = NULL;
   if (a->priv) {
     dana_scope_free(a->priv);
     a->priv = NULL;
@@ -955,6 +964,52 @@ static int agent_redact(lua_State *L) {
   return 1;
 }
 
+/***
+Marks text as tainted for this agent (LLM output): it cannot name a host
+function for dana.call, and cannot be written to system:.
+@function Agent:taint
+@tparam string text
+*/
+static int agent_taint(lua_State *L) {
+  DanaAgent *a = check_agent(L, 1);
+  size_t n;
+  const char *s = luaL_checklstring(L, 2, &n);
+  lua_pushboolean(L, dana_taint_add(a->taint, s, n));
+  return 1;
+}
+
+/*** True when text contains tainted text of this agent. @function Agent:tainted */
+static int agent_tainted(lua_State *L) {
+  DanaAgent *a = check_agent(L, 1);
+  size_t n;
+  const char *s = luaL_checklstring(L, 2, &n);
+  lua_pushboolean(L, dana_guard_text_tainted(L, a, s, n));
+  return 1;
+}
+
+/* Pushes a table with a copy of every entry of the scope. */
+static void push_snapshot(lua_State *L, const DanaScope *s) {
+  size_t iter = 0, n;
+  const char *name;
+  const DanaBlob *b;
+  lua_newtable(L);
+  while (dana_scope_next(s, &iter, &name, &n, &b)) {
+    luaL_checkstack(L, 3, "scope snapshot");
+    lua_pushlstring(L, name, n);
+    dana_value_decode(L, b->data, b->len);
+    lua_rawset(L, -3);
+  }
+}
+
+/*** A copy of a whole scope ("private" of this agent, "public", "system"). @function Agent:scope */
+static int agent_scope(lua_State *L) {
+  DanaAgent *a = check_agent(L, 1);
+  static const char *const names[] = { "private", "public", "system", NULL };
+  int which = luaL_checkoption(L, 2, NULL, names);
+  push_snapshot(L, which == 0 ? a->priv : which == 1 ? a->sb->pub : a->sb->sys);
+  return 1;
+}
+
 /*** The sandbox the agent belongs to. @function Agent:sandbox */
 static int agent_sandbox(lua_State *L) {
   check_agent(L, 1);
@@ -974,7 +1029,8 @@ static const luaL_Reg agent_methods[] = {
   {"booted", agent_booted}, {"get", agent_get}, {"set", agent_set},
   {"delete", agent_delete}, {"reset", agent_reset}, {"close", agent_gc},
   {"stats", agent_stats}, {"info", agent_info}, {"sandbox", agent_sandbox},
-  {"redact", agent_redact}, {NULL, NULL}
+  {"redact", agent_redact}, {"taint", agent_taint}, {"tainted", agent_tainted},
+  {"scope", agent_scope}, {NULL, NULL}
 };
 
 static const luaL_Reg agent_meta[] = {
@@ -1048,13 +1104,14 @@ static int sandbox_agent(lua_State *L) {
   a->session = dup_string(session);
   a->priv = dana_scope_new();
   a->secrets = dana_secretset_new();
+  a->taint = dana_taint_new();
   a->grant_ref = LUA_NOREF;
   a->sb = sb;
   sb->refs++;
   a->next = sb->agents;
   if (sb->agents) sb->agents->prev = a;
   sb->agents = a;
-  if (!a->name || !a->user || !a->role || !a->session || !a->priv || !a->secrets) {
+  if (!a->name || !a->user || !a->role || !a->session || !a->priv || !a->secrets || !a->taint) {
     agent_free(L, a);
     return luaL_error(L, "not enough memory");
   }
@@ -1126,6 +1183,15 @@ static int sandbox_register(lua_State *L) {
   }
   lua_rawset(L, -3);
   return 0;
+}
+
+/*** A copy of a whole scope ("public" or "system"). @function Sandbox:scope */
+static int sandbox_scope(lua_State *L) {
+  DanaSandbox *sb = check_sandbox(L, 1);
+  static const char *const names[] = { "public", "system", NULL };
+  int which = luaL_checkoption(L, 2, NULL, names);
+  push_snapshot(L, which == 0 ? sb->pub : sb->sys);
+  return 1;
 }
 
 /*** Tenant counters. @function Sandbox:stats */
@@ -1203,7 +1269,7 @@ static int sandbox_tostring(lua_State *L) {
 static const luaL_Reg sandbox_methods[] = {
   {"agent", sandbox_agent}, {"get", sandbox_get}, {"set", sandbox_set},
   {"delete", sandbox_delete}, {"register", sandbox_register}, {"stats", sandbox_stats},
-  {"close", sandbox_gc}, {"tenant", sandbox_tenant}, {NULL, NULL}
+  {"close", sandbox_gc}, {"tenant", sandbox_tenant}, {"scope", sandbox_scope}, {NULL, NULL}
 };
 
 static const luaL_Reg sandbox_meta[] = {
@@ -1342,6 +1408,23 @@ static void new_class(lua_State *L, const char *name, const luaL_Reg *meta,
   lua_pop(L, 1);
 }
 
+/***
+Random bytes as hex (libsodium), for boundary markers and keys.
+@function random_hex
+@tparam int n bytes (1..64)
+*/
+static int core_random_hex(lua_State *L) {
+  unsigned char buf[64];
+  char hex[129];
+  lua_Integer n = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, n >= 1 && n <= 64, 1, "1..64 bytes");
+  if (sodium_init() < 0) return luaL_error(L, "libsodium failed to initialize");
+  randombytes_buf(buf, (size_t)n);
+  sodium_bin2hex(hex, sizeof hex, buf, (size_t)n);
+  lua_pushstring(L, hex);
+  return 1;
+}
+
 /*** Monotonic clock in seconds (for benchmarks and timeouts). @function clock */
 static int core_clock(lua_State *L) {
   lua_pushnumber(L, dana_now());
@@ -1351,6 +1434,8 @@ static int core_clock(lua_State *L) {
 void dana_context_open(lua_State *L) {
   lua_pushcfunction(L, core_clock);
   lua_setfield(L, -2, "clock");
+  lua_pushcfunction(L, core_random_hex);
+  lua_setfield(L, -2, "random_hex");
   new_class(L, AGENT_MT, agent_meta, agent_methods, "Agent");
   new_class(L, SANDBOX_MT, sandbox_meta, sandbox_methods, "Sandbox");
   lua_pushcfunction(L, core_sandbox);

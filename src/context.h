@@ -66,6 +66,7 @@ struct DanaPolicy;
 struct DanaGrant;
 struct DanaAudit;
 struct DanaSecretSet;
+struct DanaTaint;
 
 typedef struct DanaWatchdog {
   pthread_t thread;
@@ -130,6 +131,7 @@ typedef struct DanaAgent {
   int booted;                     /* Dana runtime loaded */
   DanaScope *priv;
   struct DanaSecretSet *secrets;  /* registered secret values, masked in output */
+  struct DanaTaint *taint;        /* LLM output handed to the agent (untrusted data) */
   struct DanaGrant *grant;        /* active escalation grant, or NULL */
   int grant_ref;                  /* host registry: the dana.Grant userdata */
   /* position of the last error, filled by the message handler */

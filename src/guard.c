@@ -80,7 +80,8 @@ int dana_guard_audit(lua_State *H, DanaAgent *a, const char *op, const char *res
 
 typedef struct Walk {
   const unsigned char *p, *end;
-  DanaSecretSet *set;
+  void (*each)(void *ud, const char *s, size_t n);
+  void *ud;
   int depth;
   int ok;
 } Walk;
@@ -130,7 +131,7 @@ static void walk_value(Walk *w) {
         w->ok = 0;
         return;
       }
-      dana_secretset_add(w->set, (const char *)w->p, n);  /* short ones are ignored */
+      w->each(w->ud, (const char *)w->p, n);
       w->p += n;
       return;
     }
@@ -154,20 +155,119 @@ static void walk_value(Walk *w) {
   }
 }
 
-void dana_guard_register_blob(DanaAgent *a, const DanaBlob *b) {
+static void walk_blob(const DanaBlob *b, void (*each)(void *, const char *, size_t), void *ud) {
   Walk w;
-  if (a->secrets == NULL || b == NULL || b->data == NULL) return;
   w.p = b->data;
   w.end = b->data + b->len;
-  w.set = a->secrets;
+  w.each = each;
+  w.ud = ud;
   w.depth = 0;
   w.ok = 1;
   walk_value(&w);
 }
 
+static void add_secret(void *ud, const char *s, size_t n) {
+  dana_secretset_add((DanaSecretSet *)ud, s, n);  /* short ones are ignored */
+}
+
+void dana_guard_register_blob(DanaAgent *a, const DanaBlob *b) {
+  if (a->secrets == NULL || b == NULL || b->data == NULL) return;
+  walk_blob(b, add_secret, a->secrets);
+}
+
 int dana_guard_secret_key(DanaScopeId scope, const char *name, size_t n) {
   if (scope == SCOPE_PRIVATE || scope == SCOPE_SYSTEM) return 1;
   return dana_sanitize_key_class(name, n) != DANA_KEY_PLAIN;
+}
+
+/* ---- taint (text that came from an LLM) ----
+** Kept as the tainted texts joined with NUL bytes. Derived strings cannot be
+** tracked through every string operation, so the checks are by containment
+** both ways: a value that holds a tainted text, or a piece of one (at least
+** DANA_TAINT_MIN bytes; for function names any length from 3). */
+
+#define DANA_TAINT_MIN 8
+#define DANA_TAINT_CAP ((size_t)1 << 20)
+
+struct DanaTaint {
+  char *buf;
+  size_t len, cap;
+};
+
+DanaTaint *dana_taint_new(void) {
+  return (DanaTaint *)calloc(1, sizeof(DanaTaint));
+}
+
+void dana_taint_free(DanaTaint *t) {
+  if (t == NULL) return;
+  free(t->buf);
+  free(t);
+}
+
+int dana_taint_add(DanaTaint *t, const char *s, size_t n) {
+  if (n == 0) return 1;
+  if (n >= DANA_TAINT_CAP) n = DANA_TAINT_CAP - 1;  /* the head of a huge text is enough */
+  if (t->len + n + 1 > DANA_TAINT_CAP) t->len = 0;   /* keep the latest texts */
+  if (t->len + n + 1 > t->cap) {
+    size_t cap = t->cap ? t->cap : 256;
+    char *nb;
+    while (cap < t->len + n + 1) cap *= 2;
+    nb = (char *)realloc(t->buf, cap);
+    if (nb == NULL) return 0;
+    t->buf = nb;
+    t->cap = cap;
+  }
+  memcpy(t->buf + t->len, s, n);
+  t->len += n;
+  t->buf[t->len++] = '\0';
+  return 1;
+}
+
+static int contains(const char *hay, size_t hn, const char *needle, size_t nn) {
+  size_t i;
+  if (nn == 0 || nn > hn) return 0;
+  for (i = 0; i + nn <= hn; i++)
+    if (hay[i] == needle[0] && memcmp(hay + i, needle, nn) == 0) return 1;
+  return 0;
+}
+
+int dana_taint_name(const DanaTaint *t, const char *s, size_t n) {
+  return t != NULL && n >= 3 && contains(t->buf, t->len, s, n);
+}
+
+int dana_guard_text_tainted(lua_State *H, DanaAgent *a, const char *s, size_t n) {
+  const DanaTaint *t = a->taint;
+  size_t i = 0;
+  (void)H;
+  if (t == NULL || t->len == 0) return 0;
+  if (n >= DANA_TAINT_MIN && contains(t->buf, t->len, s, n)) return 1;  /* a piece of one */
+  while (i < t->len) {                                                  /* holds one */
+    size_t pn = strlen(t->buf + i);
+    if (pn >= DANA_TAINT_MIN && contains(s, n, t->buf + i, pn)) return 1;
+    i += pn + 1;
+  }
+  return 0;
+}
+
+typedef struct TaintWalk {
+  lua_State *H;
+  DanaAgent *a;
+  int tainted;
+} TaintWalk;
+
+static void taint_string(void *ud, const char *s, size_t n) {
+  TaintWalk *t = (TaintWalk *)ud;
+  if (!t->tainted && dana_guard_text_tainted(t->H, t->a, s, n)) t->tainted = 1;
+}
+
+int dana_guard_blob_tainted(lua_State *H, DanaAgent *a, const DanaBlob *b) {
+  TaintWalk t;
+  if (a->taint == NULL || a->taint->len == 0 || b->data == NULL) return 0;
+  t.H = H;
+  t.a = a;
+  t.tainted = 0;
+  walk_blob(b, taint_string, &t);
+  return t.tainted;
 }
 
 /* ---- redaction ---- */

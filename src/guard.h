@@ -34,6 +34,19 @@ void dana_guard_push_redacted(lua_State *L, DanaAgent *a, const char *s, size_t 
 /* Redacts in place into a C buffer (for error messages); returns dst. */
 char *dana_guard_redact_into(lua_State *H, DanaAgent *a, const char *s, char *dst, size_t cap);
 
+/* Tainted text of one agent (LLM output), see guard.c. */
+typedef struct DanaTaint DanaTaint;
+DanaTaint *dana_taint_new(void);
+void dana_taint_free(DanaTaint *t);
+int dana_taint_add(DanaTaint *t, const char *s, size_t n);  /* 0: out of memory */
+/* 1 when the name occurs in a tainted text (a function name taken from it). */
+int dana_taint_name(const DanaTaint *t, const char *s, size_t n);
+
+/* 1 when a string of the encoded value contains text the host marked as
+** tainted (LLM output) for this agent. H: a host thread for scratch work. */
+int dana_guard_blob_tainted(lua_State *H, DanaAgent *a, const DanaBlob *b);
+int dana_guard_text_tainted(lua_State *H, DanaAgent *a, const char *s, size_t n);
+
 /* dana.escalate(role, reason) inside an agent: asks the host's approval
 ** callback; returns true when a bounded grant was made. */
 int dana_guard_escalate(lua_State *L);

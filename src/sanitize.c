@@ -271,9 +271,46 @@ static int classify_words(const Words *W, const XKeys *X) {
   return best;
 }
 
+/* Can the key be sensitive at all?  Every word of the lists above contains
+** one of these roots, so most keys ("content-type", "user_id") are settled by
+** one pass over their bytes. */
+static int key_may_be_sensitive(const unsigned char *k, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) {
+    const unsigned char *p = k + i;
+    size_t m = n - i;
+    switch (to_lower(k[i])) {
+      case 'p':
+        if (ci_prefix(p, m, "pass") || ci_prefix(p, m, "pwd") || ci_prefix(p, m, "pin") ||
+            ci_prefix(p, m, "phrase")) return 1;
+        break;
+      case 's':
+        if (ci_prefix(p, m, "secret") || ci_prefix(p, m, "sess")) return 1;
+        break;
+      case 't': if (ci_prefix(p, m, "token")) return 1; break;
+      case 'k': if (ci_prefix(p, m, "key")) return 1; break;
+      case 'a': if (ci_prefix(p, m, "auth")) return 1; break;
+      case 'b': if (ci_prefix(p, m, "bearer")) return 1; break;
+      case 'j': if (ci_prefix(p, m, "jwt")) return 1; break;
+      case 'c':
+        if (ci_prefix(p, m, "cookie") || ci_prefix(p, m, "cred") || ci_prefix(p, m, "cvv") ||
+            ci_prefix(p, m, "cvc") || ci_prefix(p, m, "conn") || ci_prefix(p, m, "csrf")) return 1;
+        break;
+      case 'd': if (ci_prefix(p, m, "dsn")) return 1; break;
+      case 'o': if (ci_prefix(p, m, "otp")) return 1; break;
+      case 'm': if (ci_prefix(p, m, "mnemonic")) return 1; break;
+      case 'x': if (ci_prefix(p, m, "xsrf")) return 1; break;
+      default: break;
+    }
+  }
+  return 0;
+}
+
 static int classify_key(const unsigned char *k, size_t n, const XKeys *X) {
   Words W;
   if (n == 0) return 0;
+  if (n > KEY_SCAN_MAX) { k += n - KEY_SCAN_MAX; n = KEY_SCAN_MAX; }
+  if (!(X && X->n > 0) && !key_may_be_sensitive(k, n)) return 0;
   split_words(k, n, &W);
   return classify_words(&W, X);
 }
@@ -352,67 +389,85 @@ typedef struct Range {
 
 typedef struct PrefixRule {
   const char *prefix;
+  unsigned char plen;
   unsigned char cs;
   unsigned short min, max;   /* body length; max 0 = unbounded */
 } PrefixRule;
 
-/* Longer prefixes first within a family ("sk-ant-" before "sk-"). */
+/* Sorted by first byte (binary search); within one first byte, longer
+** prefixes of a family come first ("sk-ant-" before "sk-"). */
 static const PrefixRule PREFIX_RULES[] = {
-  /* AWS access key ids */
-  {"AKIA", CS_UPNUM, 16, 16}, {"ASIA", CS_UPNUM, 16, 16},
-  {"ABIA", CS_UPNUM, 16, 16}, {"ACCA", CS_UPNUM, 16, 16},
-  /* Google */
-  {"AIza", CS_B64URL, 35, 35}, {"GOCSPX-", CS_B64URL, 24, 40},
-  {"ya29.", CS_B64URLDOT, 20, 0},
-  /* AGE */
-  {"AGE-SECRET-KEY-1", CS_UPNUM, 50, 0},
-  /* GitHub */
-  {"github_pat_", CS_WORD, 50, 0},
-  {"ghp_", CS_ALNUM, 30, 0}, {"gho_", CS_ALNUM, 30, 0}, {"ghu_", CS_ALNUM, 30, 0},
-  {"ghs_", CS_ALNUM, 30, 0}, {"ghr_", CS_ALNUM, 30, 0},
-  /* GitLab */
-  {"glpat-", CS_B64URL, 20, 0}, {"gldt-", CS_B64URL, 20, 0}, {"glrt-", CS_B64URL, 20, 0},
-  {"glptt-", CS_B64URL, 20, 0}, {"glsoat-", CS_B64URL, 20, 0}, {"glft-", CS_B64URL, 20, 0},
-  {"glimt-", CS_B64URL, 20, 0}, {"glcbt-", CS_B64URL, 20, 0}, {"glagent-", CS_B64URL, 20, 0},
-  {"gloas-", CS_B64URL, 20, 0},
-  /* Grafana */
-  {"glc_", CS_B64URL, 32, 0}, {"glsa_", CS_WORD, 32, 0},
-  /* Slack */
-  {"xoxb-", CS_SLACK, 20, 0}, {"xoxp-", CS_SLACK, 20, 0}, {"xoxa-", CS_SLACK, 20, 0},
-  {"xoxr-", CS_SLACK, 20, 0}, {"xoxs-", CS_SLACK, 20, 0}, {"xoxe-", CS_SLACK, 20, 0},
-  {"xoxe.xoxp-", CS_SLACK, 20, 0}, {"xapp-", CS_SLACK, 20, 0},
-  {"xkeysib-", CS_SLACK, 60, 0},
-  /* Stripe (pk_ publishable keys are public) */
-  {"sk_live_", CS_ALNUM, 16, 0}, {"sk_test_", CS_ALNUM, 16, 0},
-  {"rk_live_", CS_ALNUM, 16, 0}, {"rk_test_", CS_ALNUM, 16, 0},
-  {"whsec_", CS_ALNUM, 24, 0},
-  /* Anthropic, OpenAI */
-  {"sk-ant-", CS_B64URL, 32, 0},
-  {"sk-proj-", CS_B64URL, 32, 0}, {"sk-svcacct-", CS_B64URL, 32, 0},
-  {"sk-admin-", CS_B64URL, 32, 0}, {"sk-None-", CS_B64URL, 32, 0},
-  {"sk-", CS_ALNUM, 32, 0},
-  /* Twilio API key SID */
-  {"SK", CS_HEX, 32, 32},
-  /* npm, PyPI */
-  {"npm_", CS_ALNUM, 36, 36},
-  {"pypi-AgEIcHlwaS5vcmc", CS_B64URL, 40, 0},
-  {"pypi-AgENdGVzdC5weXBpLm9yZw", CS_B64URL, 40, 0},
-  /* Hugging Face, DigitalOcean, Shopify, Databricks, Postman, Linear, Pulumi,
-     Notion, Vault, Square, Mailgun, Figma */
-  {"hf_", CS_ALPHA, 30, 40},
-  {"dop_v1_", CS_HEXL, 64, 64}, {"doo_v1_", CS_HEXL, 64, 64}, {"dor_v1_", CS_HEXL, 64, 64},
-  {"shpat_", CS_HEX, 32, 32}, {"shpss_", CS_HEX, 32, 32}, {"shpca_", CS_HEX, 32, 32},
-  {"shppa_", CS_HEX, 32, 32},
-  {"dapi", CS_HEXL, 32, 32},
-  {"PMAK-", CS_SLACK, 50, 0},
-  {"lin_api_", CS_ALNUM, 40, 0},
-  {"pul-", CS_HEXL, 40, 40},
-  {"secret_", CS_ALNUM, 43, 43}, {"ntn_", CS_ALNUM, 40, 0},
-  {"hvs.", CS_B64URL, 24, 0}, {"hvb.", CS_B64URL, 24, 0},
-  {"sq0atp-", CS_B64URL, 22, 0}, {"sq0csp-", CS_B64URL, 40, 0},
-  {"key-", CS_HEXL, 32, 32},
-  {"figd_", CS_B64URL, 40, 0},
-  {NULL, 0, 0, 0}
+  {"AKIA", 4, CS_UPNUM, 16, 16},
+  {"ASIA", 4, CS_UPNUM, 16, 16},
+  {"ABIA", 4, CS_UPNUM, 16, 16},
+  {"ACCA", 4, CS_UPNUM, 16, 16},
+  {"AIza", 4, CS_B64URL, 35, 35},
+  {"AGE-SECRET-KEY-1", 16, CS_UPNUM, 50, 0},
+  {"GOCSPX-", 7, CS_B64URL, 24, 40},
+  {"PMAK-", 5, CS_SLACK, 50, 0},
+  {"SK", 2, CS_HEX, 32, 32},
+  {"dop_v1_", 7, CS_HEXL, 64, 64},
+  {"doo_v1_", 7, CS_HEXL, 64, 64},
+  {"dor_v1_", 7, CS_HEXL, 64, 64},
+  {"dapi", 4, CS_HEXL, 32, 32},
+  {"figd_", 5, CS_B64URL, 40, 0},
+  {"github_pat_", 11, CS_WORD, 50, 0},
+  {"ghp_", 4, CS_ALNUM, 30, 0},
+  {"gho_", 4, CS_ALNUM, 30, 0},
+  {"ghu_", 4, CS_ALNUM, 30, 0},
+  {"ghs_", 4, CS_ALNUM, 30, 0},
+  {"ghr_", 4, CS_ALNUM, 30, 0},
+  {"glpat-", 6, CS_B64URL, 20, 0},
+  {"gldt-", 5, CS_B64URL, 20, 0},
+  {"glrt-", 5, CS_B64URL, 20, 0},
+  {"glptt-", 6, CS_B64URL, 20, 0},
+  {"glsoat-", 7, CS_B64URL, 20, 0},
+  {"glft-", 5, CS_B64URL, 20, 0},
+  {"glimt-", 6, CS_B64URL, 20, 0},
+  {"glcbt-", 6, CS_B64URL, 20, 0},
+  {"glagent-", 8, CS_B64URL, 20, 0},
+  {"gloas-", 6, CS_B64URL, 20, 0},
+  {"glc_", 4, CS_B64URL, 32, 0},
+  {"glsa_", 5, CS_WORD, 32, 0},
+  {"hf_", 3, CS_ALPHA, 30, 40},
+  {"hvs.", 4, CS_B64URL, 24, 0},
+  {"hvb.", 4, CS_B64URL, 24, 0},
+  {"key-", 4, CS_HEXL, 32, 32},
+  {"lin_api_", 8, CS_ALNUM, 40, 0},
+  {"npm_", 4, CS_ALNUM, 36, 36},
+  {"ntn_", 4, CS_ALNUM, 40, 0},
+  {"pypi-AgEIcHlwaS5vcmc", 20, CS_B64URL, 40, 0},
+  {"pypi-AgENdGVzdC5weXBpLm9yZw", 27, CS_B64URL, 40, 0},
+  {"pul-", 4, CS_HEXL, 40, 40},
+  {"rk_live_", 8, CS_ALNUM, 16, 0},
+  {"rk_test_", 8, CS_ALNUM, 16, 0},
+  {"sk_live_", 8, CS_ALNUM, 16, 0},
+  {"sk_test_", 8, CS_ALNUM, 16, 0},
+  {"sk-ant-", 7, CS_B64URL, 32, 0},
+  {"sk-proj-", 8, CS_B64URL, 32, 0},
+  {"sk-svcacct-", 11, CS_B64URL, 32, 0},
+  {"sk-admin-", 9, CS_B64URL, 32, 0},
+  {"sk-None-", 8, CS_B64URL, 32, 0},
+  {"sk-", 3, CS_ALNUM, 32, 0},
+  {"shpat_", 6, CS_HEX, 32, 32},
+  {"shpss_", 6, CS_HEX, 32, 32},
+  {"shpca_", 6, CS_HEX, 32, 32},
+  {"shppa_", 6, CS_HEX, 32, 32},
+  {"secret_", 7, CS_ALNUM, 43, 43},
+  {"sq0atp-", 7, CS_B64URL, 22, 0},
+  {"sq0csp-", 7, CS_B64URL, 40, 0},
+  {"whsec_", 6, CS_ALNUM, 24, 0},
+  {"xoxb-", 5, CS_SLACK, 20, 0},
+  {"xoxp-", 5, CS_SLACK, 20, 0},
+  {"xoxa-", 5, CS_SLACK, 20, 0},
+  {"xoxr-", 5, CS_SLACK, 20, 0},
+  {"xoxs-", 5, CS_SLACK, 20, 0},
+  {"xoxe-", 5, CS_SLACK, 20, 0},
+  {"xoxe.xoxp-", 10, CS_SLACK, 20, 0},
+  {"xapp-", 5, CS_SLACK, 20, 0},
+  {"xkeysib-", 8, CS_SLACK, 60, 0},
+  {"ya29.", 5, CS_B64URLDOT, 20, 0},
+  {NULL, 0, 0, 0, 0}
 };
 
 /* first characters of PREFIX_RULES */
@@ -427,12 +482,18 @@ static int prefix_candidate(unsigned char c) {
   }
 }
 
+#define NPREFIX_RULES (sizeof(PREFIX_RULES) / sizeof(PREFIX_RULES[0]) - 1)
+
 static int prefix_rule_at(const unsigned char *s, size_t n, size_t i, Range *r) {
-  const PrefixRule *p;
-  for (p = PREFIX_RULES; p->prefix; p++) {
-    size_t pl, j, blen;
-    if ((unsigned char)p->prefix[0] != s[i]) continue;
-    pl = strlen(p->prefix);
+  size_t lo = 0, hi = NPREFIX_RULES, k;
+  unsigned char c = s[i];
+  while (lo < hi) {                       /* first rule with prefix[0] >= c */
+    size_t mid = (lo + hi) / 2;
+    if ((unsigned char)PREFIX_RULES[mid].prefix[0] < c) lo = mid + 1; else hi = mid;
+  }
+  for (k = lo; k < NPREFIX_RULES && (unsigned char)PREFIX_RULES[k].prefix[0] == c; k++) {
+    const PrefixRule *p = &PREFIX_RULES[k];
+    size_t pl = p->plen, j, blen;
     if (n - i < pl + p->min || memcmp(s + i, p->prefix, pl) != 0) continue;
     j = i + pl;
     while (j < n && in_cs(p->cs, s[j])) j++;
@@ -755,6 +816,7 @@ static int kv_at(const unsigned char *s, size_t n, size_t i, const XKeys *X, Ran
     }
   }
   if (ve <= v || is_placeholder(s + v, ve - v)) return 0;
+  if (!quoted && (s[v] == '{' || s[v] == '[')) return 0;    /* nested structure */
   if (ve - v >= 10 && memcmp(s + v, "-----BEGIN", 10) == 0) return 0;   /* PEM rule */
   if (!quoted) {
     /* code, not a literal: f(...), a.b.c references */
@@ -817,7 +879,13 @@ static int shape_next(const unsigned char *s, size_t n, size_t from, const XKeys
   while (i < n) {
     unsigned char c = s[i];
     if (is_alnum(c)) {
-      if ((i == 0 || !is_alnum(s[i - 1])) && word_rules(s, n, i, r)) return 1;
+      if (i == 0 || !is_alnum(s[i - 1])) {
+        if (word_rules(s, n, i, r)) return 1;
+        /* a token right after a percent escape: "token%3Dghp_..." */
+        if (i > 0 && s[i - 1] == '%' && i + 2 < n && is_hex(s[i]) && is_hex(s[i + 1]) &&
+            is_alnum(s[i + 2]) && word_rules(s, n, i + 2, r))
+          return 1;
+      }
       i++;
       while (i < n && is_alnum(s[i])) i++;
       continue;

@@ -149,6 +149,10 @@ int dana_agent_scope_set(lua_State *L) {
   if (!dana_value_encode(L, 2, &a->sb->codec, &blob, why, sizeof why))
     dana_agent_raise(L, refusal_kind(why), "cannot store %s:%s: %s",
                      dana_scope_name(k.scope), k.name, why);
+  if (k.scope == SCOPE_SYSTEM && dana_guard_blob_tainted(a->host, a, &blob)) {
+    dana_blob_free(&blob);
+    dana_agent_raise(L, "SecurityError", "LLM output cannot be written to system:%s", k.name);
+  }
   if (a->sb->audit) {
     /* fail closed: an unrecorded write does not happen */
     char err[200];

@@ -55,7 +55,12 @@ end
 -- @tparam[opt] table opts `tenant`, `limits` (tenant totals), `agent_limits`
 -- (defaults for its agents), `print = function(agent_name, text)` (default:
 -- standard output), `system_limited = {names}` (the `system:` keys the `agent`
--- role may read), `max_depth`, `store_limit`.
+-- role may read), `max_depth`, `store_limit`, `policy` (a policy, a Lua table
+-- or a JSON file path; default: the built-in roles), `audit` (an audit log or
+-- the options of `core.audit_open`, e.g. `{path = "audit.log"}`), `approve =
+-- function(request) -> false | true | {seconds=, ops=}` (escalation),
+-- `llm = function(prompt, info) -> text` or `"echo"` (for `reason()`),
+-- `injection = "block" | "warn"`.
 -- @treturn Sandbox
 function M.sandbox(opts)
   local o = {}
@@ -83,7 +88,19 @@ function M.sandbox(opts)
     if not log then error("dana.sandbox: audit: " .. tostring(err), 2) end
     o.audit = log
   end
-  return core.sandbox(o)
+  local sb = core.sandbox(o)
+  if o.llm ~= nil then
+    require("dana.reason").install(sb, { llm = o.llm, injection = o.injection, audit = o.audit })
+  end
+  return sb
+end
+
+--- The agent's context, ready to share: local and public only, sanitized.
+-- @function Agent:sanitized
+-- @treturn table `{["local"] = {}, public = {...}}`
+function Agent:sanitized()
+  local ctx = M.sanitize({ ["local"] = {}, public = self:scope("public") })
+  return ctx
 end
 
 -- ---------------------------------------------------------------------------
