@@ -155,6 +155,23 @@ local function source_line(source, n)
   end
 end
 
+-- Lua reports lines only; for a runtime error, point at the name the message
+-- quotes when the line holds it, else at the statement.
+local function guess_col(line, message)
+  local quoted = message and message:match("'([%w_]+)'")
+  if quoted then
+    local i = 1
+    while true do
+      local s, e = line:find(quoted, i, true)
+      if not s then break end
+      local before, after = line:sub(s - 1, s - 1), line:sub(e + 1, e + 1)
+      if not before:match("[%w_]") and not after:match("[%w_]") then return s end
+      i = e + 1
+    end
+  end
+  return (line:find("%S")) or 1
+end
+
 -- Turns whatever the translator returned as an error into a record.
 local function syntax_failure(errs, name, source)
   local e = errs
@@ -194,6 +211,7 @@ function Agent:run(source, name)
     if err.file == name and err.line then
       local l = source_line(source, err.line)
       err.source_line = l and self:redact(l)
+      if l and not err.col then err.col = guess_col(l, err.message) end
     end
     return nil, err, kind
   end
