@@ -104,7 +104,7 @@ describe("the vetted library", function()
     for _, mm in ipairs { "__gc", "__mode", "__close" } do
       local _, a = new()
       local _, err = a:run_lua("setmetatable({}, {" .. mm .. " = function() end})")
-      assert.equal("RuntimeError", err.kind)
+      assert.equal("SecurityError", err.kind)
       assert.matches(mm, err.message)
     end
   end)

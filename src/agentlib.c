@@ -101,7 +101,8 @@ static int v_setmetatable(lua_State *L) {
     for (i = 0; refused[i]; i++) {
       lua_pushstring(L, refused[i]);
       if (lua_rawget(L, 2) != LUA_TNIL)
-        return luaL_error(L, "setmetatable: '%s' is not allowed in the sandbox", refused[i]);
+        dana_agent_raise(L, "SecurityError", "setmetatable: '%s' is not allowed in the sandbox",
+                         refused[i]);
       lua_pop(L, 1);
     }
   }

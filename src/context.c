@@ -308,8 +308,8 @@ int dana_agent_call_host(lua_State *L) {
       int j;
       for (j = 0; j < i; j++) dana_blob_free(&c.args[j]);
       if (c.args != small) free(c.args);
-      dana_agent_raise(L, "TypeError", "argument %d of '%s' cannot be copied: %s", i + 1,
-                       name, why);
+      dana_agent_raise(L, dana_value_refusal_kind(why), "argument %d of '%s' cannot be copied: %s",
+                       i + 1, name, why);
     }
   }
   lua_pushcfunction(H, host_invoke);
@@ -626,7 +626,7 @@ static int agent_result(lua_State *L, DanaAgent *a, const char *chunk) {
   if (!ok) {
     char msg[200];
     snprintf(msg, sizeof msg, "the result cannot leave the agent: %s", why);
-    return push_failure(L, "TypeError", msg, chunk, 0, 0);
+    return push_failure(L, dana_value_refusal_kind(why), msg, chunk, 0, 0);
   }
   if (decode_protected(L, &b) != LUA_OK) return lua_error(L);
   return 1;

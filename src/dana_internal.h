@@ -72,6 +72,9 @@ int dana_value_encode(lua_State *L, int idx, const DanaCodecLimits *lim,
 ** when L is an agent state. */
 void dana_value_decode(lua_State *L, const unsigned char *data, size_t len);
 void dana_blob_free(DanaBlob *b);
+/* The error kind for a refusal message of dana_value_encode: TypeError for a
+** value of a type that cannot cross, ValueError for a cycle or a size cap. */
+const char *dana_value_refusal_kind(const char *why);
 /* Registers, in L, the metatable at mt_idx as the type tagged by the string at name_idx. */
 void dana_value_register_type(lua_State *L, int name_idx, int mt_idx);
 

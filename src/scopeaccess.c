@@ -101,14 +101,6 @@ int dana_agent_scope_get(lua_State *L) {
   return 1;
 }
 
-/* The kind for a value the codec refused. */
-static const char *refusal_kind(const char *why) {
-  if (strstr(why, "cannot copy a table key") || strstr(why, "metatable") ||
-      (strstr(why, "cannot copy a ") && strstr(why, " value")))
-    return "TypeError";
-  return "ValueError";
-}
-
 /* Bytes the store may hold for this scope, and what it holds now. */
 static int store_fits(const DanaAgent *a, DanaScopeId s, size_t old_len, size_t new_len) {
   size_t used, cap;
@@ -147,7 +139,7 @@ int dana_agent_scope_set(lua_State *L) {
   if (lua_isnoneornil(L, 2)) return scope_delete(L, a, &k);
   check_access(L, a, &k, ACCESS_WRITE);
   if (!dana_value_encode(L, 2, &a->sb->codec, &blob, why, sizeof why))
-    dana_agent_raise(L, refusal_kind(why), "cannot store %s:%s: %s",
+    dana_agent_raise(L, dana_value_refusal_kind(why), "cannot store %s:%s: %s",
                      dana_scope_name(k.scope), k.name, why);
   if (k.scope == SCOPE_SYSTEM && dana_guard_blob_tainted(a->host, a, &blob)) {
     dana_blob_free(&blob);

@@ -218,6 +218,14 @@ int dana_value_encode(lua_State *L, int idx, const DanaCodecLimits *lim,
   return 1;
 }
 
+const char *dana_value_refusal_kind(const char *why) {
+  /* the type of the value is wrong, or its size/shape is */
+  if (strstr(why, "cannot copy a table key") || strstr(why, "metatable") ||
+      (strstr(why, "cannot copy a ") && strstr(why, " value")))
+    return "TypeError";
+  return "ValueError";
+}
+
 void dana_blob_free(DanaBlob *b) {
   free(b->data);
   b->data = NULL;
