@@ -5,3 +5,5 @@ exclude_files = { "luarocks-tree/**", "build/**" }
 files["spec/**/*.lua"] = { std = "+busted" }
 files["spec/fixtures/**/*.lua"] = { std = "lua54", ignore = { "." } }  -- attack scripts: hostile on purpose
 files["bin/dana"] = { std = "lua54" }
+-- untrusted Lua examples run inside an agent, where `dana` is the scope API
+files["examples/untrusted.lua"] = { read_globals = { "dana" } }

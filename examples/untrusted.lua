@@ -1,4 +1,4 @@
--- Untrusted Lua, run in an agent: `bin/dana run examples/hello.lua`.
+-- Untrusted Lua, run in an agent: `bin/dana run examples/untrusted.lua`.
 -- It sees only the vetted library and the `dana` scope accessors.
 local visits = (dana.get("public:visits") or 0) + 1
 dana.set("public:visits", visits)
