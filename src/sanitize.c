@@ -47,7 +47,8 @@ static int is_ident(unsigned char c) {
 }
 
 enum { CS_ALNUM, CS_B64URL, CS_WORD, CS_HEX, CS_HEXL, CS_UPNUM, CS_ALPHA,
-       CS_SLACK, CS_B64URLDOT };
+       CS_SLACK, CS_B64URLDOT, CS_B64, CS_TOKEN68, CS_KV, CS_AUTHLINE, CS_AUTHEQ,
+       CS_PEMBODY, CS_NONSPACE };
 
 static int in_cs(int cs, unsigned char c) {
   switch (cs) {
@@ -60,6 +61,19 @@ static int in_cs(int cs, unsigned char c) {
     case CS_ALPHA: return is_alpha(c);
     case CS_SLACK: return is_alnum(c) || c == '-';
     case CS_B64URLDOT: return is_b64url(c) || c == '.';
+    case CS_B64: return is_b64(c);
+    case CS_TOKEN68:
+      return is_alnum(c) || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' || c == '-';
+    case CS_KV:     /* an unquoted value after a sensitive key */
+      return !is_space(c) && c != ',' && c != ';' && c != '&' && c != '"' && c != '\'' &&
+             c != '<' && c != '>' && c != ')' && c != ']' && c != '}' && c != '\\' &&
+             c != '`' && c != '(';
+    case CS_AUTHLINE: return c != '\n' && c != '\r' && c != '"' && c != '\'';
+    case CS_AUTHEQ:
+      return c != '\n' && c != '\r' && c != '"' && c != '\'' && c != '&' && c != ' ' && c != ',';
+    case CS_PEMBODY:
+      return is_b64(c) || c == '=' || is_space(c) || c == '\\' || c == ':' || c == '-' || c == ',';
+    case CS_NONSPACE: return !is_space(c);
     default: return 0;
   }
 }
@@ -363,6 +377,7 @@ static int looks_random(const unsigned char *v, size_t n, size_t minlen) {
   unsigned char seen[32];
   if (n < minlen) return 0;
   memset(seen, 0, sizeof seen);
+  if (n > 256) n = 256;          /* bounded work per call */
   for (i = 0; i < n; i++) {
     unsigned char c = v[i];
     if (is_space(c)) return 0;
@@ -386,6 +401,44 @@ typedef struct Range {
   size_t s, e;      /* [s, e) */
   size_t keep;      /* bytes at s that are a public prefix */
 } Range;
+
+/* Per-scan memory that keeps every rule linear in the text length: the end of
+** a run of one character class is the same from any position inside it, so a
+** run scanned once is never scanned again by later attempts (an agent cannot
+** make the sanitizer quadratic with "glpat-glpat-glpat-..." or many headers). */
+#define NMEMO 8
+#define NO_POS ((size_t)-1)
+typedef struct RunMemo {
+  size_t s, e;
+  int cs;
+} RunMemo;
+
+typedef struct Shape {
+  RunMemo m[NMEMO];
+  unsigned used;
+  size_t pem_from, pem_end;     /* first "-----END" at/after pem_from (NO_POS: none) */
+  int pem_valid;
+} Shape;
+
+static size_t run_end(Shape *st, const unsigned char *s, size_t n, size_t from, int cs) {
+  unsigned k;
+  size_t e;
+  for (k = 0; k < st->used; k++)
+    if (st->m[k].cs == cs && from >= st->m[k].s && from <= st->m[k].e) return st->m[k].e;
+  e = from;
+  while (e < n && in_cs(cs, s[e])) e++;
+  if (e - from < 64) return e;            /* short runs are cheap to scan again */
+  if (st->used < NMEMO) {
+    k = st->used++;
+  } else {                                /* replace the shortest run */
+    unsigned j;
+    k = 0;
+    for (j = 1; j < NMEMO; j++)
+      if (st->m[j].e - st->m[j].s < st->m[k].e - st->m[k].s) k = j;
+  }
+  st->m[k].s = from; st->m[k].e = e; st->m[k].cs = cs;
+  return e;
+}
 
 typedef struct PrefixRule {
   const char *prefix;
@@ -484,7 +537,7 @@ static int prefix_candidate(unsigned char c) {
 
 #define NPREFIX_RULES (sizeof(PREFIX_RULES) / sizeof(PREFIX_RULES[0]) - 1)
 
-static int prefix_rule_at(const unsigned char *s, size_t n, size_t i, Range *r) {
+static int prefix_rule_at(Shape *st, const unsigned char *s, size_t n, size_t i, Range *r) {
   size_t lo = 0, hi = NPREFIX_RULES, k;
   unsigned char c = s[i];
   while (lo < hi) {                       /* first rule with prefix[0] >= c */
@@ -495,8 +548,7 @@ static int prefix_rule_at(const unsigned char *s, size_t n, size_t i, Range *r) 
     const PrefixRule *p = &PREFIX_RULES[k];
     size_t pl = p->plen, j, blen;
     if (n - i < pl + p->min || memcmp(s + i, p->prefix, pl) != 0) continue;
-    j = i + pl;
-    while (j < n && in_cs(p->cs, s[j])) j++;
+    j = run_end(st, s, n, i + pl, p->cs);
     blen = j - i - pl;
     if (blen < p->min || (p->max && blen > p->max)) continue;
     if (j < n && (is_alnum(s[j]) || (p->cs == CS_B64URL && s[j] == '.'))) continue;
@@ -510,7 +562,9 @@ static int prefix_rule_at(const unsigned char *s, size_t n, size_t i, Range *r) 
 ** value masked by its key. */
 static size_t public_prefix(const unsigned char *v, size_t n) {
   Range r;
-  if (n > 0 && prefix_rule_at(v, n, 0, &r)) return r.keep;
+  Shape st;
+  memset(&st, 0, sizeof st);
+  if (n > 0 && prefix_rule_at(&st, v, n, 0, &r)) return r.keep;
   return 0;
 }
 
@@ -565,21 +619,18 @@ static int b64_json_object(const unsigned char *s, size_t n) {
   return got > 0 && buf[got - 1] == '}';
 }
 
-static int jwt_at(const unsigned char *s, size_t n, size_t i, Range *r) {
+static int jwt_at(Shape *st, const unsigned char *s, size_t n, size_t i, Range *r) {
   size_t a = i, b, c, d, parts = 1;
   if (n - i < 20 || s[i] != 'e' || s[i + 1] != 'y' || s[i + 2] != 'J') return 0;
-  b = a;
-  while (b < n && is_b64url(s[b])) b++;
+  b = run_end(st, s, n, a, CS_B64URL);
   if (b >= n || s[b] != '.') return 0;
-  c = b + 1;
-  while (c < n && is_b64url(s[c])) c++;
+  c = run_end(st, s, n, b + 1, CS_B64URL);
   if (c == b + 1) return 0;
   if (!b64_json_object(s + a, b - a) || !b64_json_object(s + b + 1, c - b - 1)) return 0;
   d = c;
   while (d < n && s[d] == '.' && parts < 5) {          /* signature, JWE parts */
-    size_t e = d + 1;
-    while (e < n && is_b64url(s[e])) e++;
-    d = e; parts++;
+    d = run_end(st, s, n, d + 1, CS_B64URL);
+    parts++;
   }
   if (parts < 2) return 0;
   r->s = i; r->e = d; r->keep = 0;
@@ -603,7 +654,7 @@ static size_t scheme_len(const unsigned char *s, size_t n) {
 }
 
 /* "Basic <base64 of user:pass>" and "Bearer <token>" outside a header */
-static int scheme_word_at(const unsigned char *s, size_t n, size_t i, Range *r) {
+static int scheme_word_at(Shape *st, const unsigned char *s, size_t n, size_t i, Range *r) {
   size_t j, k;
   int basic;
   if (ci_prefix(s + i, n - i, "basic ")) { basic = 1; j = i + 6; }
@@ -615,7 +666,8 @@ static int scheme_word_at(const unsigned char *s, size_t n, size_t i, Range *r) 
     unsigned char buf[512];
     size_t got, q;
     int colon = 0;
-    while (k < n && is_b64(s[k])) k++;
+    k = run_end(st, s, n, j, CS_B64);
+    if (k - j > 680) return 0;
     while (k < n && s[k] == '=' && k - j < 1024) k++;
     if (k - j < 8 || (k - j) % 4 != 0 || (k < n && is_ident(s[k]) && s[k] != '.')) return 0;
     got = b64_decode(s + j, k - j, buf, sizeof buf);
@@ -626,10 +678,11 @@ static int scheme_word_at(const unsigned char *s, size_t n, size_t i, Range *r) 
     }
     if (!colon) return 0;
   } else {
-    while (k < n && (is_alnum(s[k]) || s[k] == '.' || s[k] == '_' || s[k] == '~' ||
-                     s[k] == '+' || s[k] == '/' || s[k] == '-')) k++;
-    while (k < n && s[k] == '=') k++;
-    while (k > j && s[k - 1] == '.') k--;          /* end of a sentence */
+    int trim = 0;
+    k = run_end(st, s, n, j, CS_TOKEN68);
+    while (k < n && s[k] == '=' && trim < 4) { k++; trim++; }
+    trim = 0;
+    while (k > j && s[k - 1] == '.' && trim++ < 8) k--;   /* end of a sentence */
     if (!looks_random(s + j, k - j, 16)) return 0;
   }
   r->s = j; r->e = k; r->keep = 0;
@@ -637,12 +690,11 @@ static int scheme_word_at(const unsigned char *s, size_t n, size_t i, Range *r) 
 }
 
 /* Telegram bot token: 8-10 digits ':' 35 base64url */
-static int telegram_at(const unsigned char *s, size_t n, size_t i, Range *r) {
+static int telegram_at(Shape *st, const unsigned char *s, size_t n, size_t i, Range *r) {
   size_t j = i, k;
   while (j < n && is_digit(s[j])) j++;
   if (j - i < 8 || j - i > 10 || j >= n || s[j] != ':') return 0;
-  k = j + 1;
-  while (k < n && is_b64url(s[k])) k++;
+  k = run_end(st, s, n, j + 1, CS_B64URL);
   if (k - j - 1 != 35 || (k < n && is_alnum(s[k]))) return 0;
   r->s = i; r->e = k; r->keep = 0;
   return 1;
@@ -661,32 +713,46 @@ static int mailchimp_at(const unsigned char *s, size_t n, size_t i, Range *r) {
 }
 
 /* SendGrid: SG.<22>.<43> */
-static int sendgrid_at(const unsigned char *s, size_t n, size_t i, Range *r) {
+static int sendgrid_at(Shape *st, const unsigned char *s, size_t n, size_t i, Range *r) {
   size_t j, k;
   if (n - i < 69 || s[i] != 'S' || s[i + 1] != 'G' || s[i + 2] != '.') return 0;
-  j = i + 3;
-  while (j < n && is_b64url(s[j])) j++;
+  j = run_end(st, s, n, i + 3, CS_B64URL);
   if (j - i - 3 != 22 || j >= n || s[j] != '.') return 0;
-  k = j + 1;
-  while (k < n && is_b64url(s[k])) k++;
+  k = run_end(st, s, n, j + 1, CS_B64URL);
   if (k - j - 1 != 43 || (k < n && is_alnum(s[k]))) return 0;
   r->s = i; r->e = k; r->keep = 3;
   return 1;
 }
 
-static int word_rules(const unsigned char *s, size_t n, size_t i, Range *r) {
+static int word_rules(Shape *st, const unsigned char *s, size_t n, size_t i, Range *r) {
   unsigned char c = s[i];
-  if (c == 'e' && jwt_at(s, n, i, r)) return 1;
-  if (c == 'S' && sendgrid_at(s, n, i, r)) return 1;
-  if ((c == 'B' || c == 'b') && scheme_word_at(s, n, i, r)) return 1;
-  if (prefix_candidate(c) && prefix_rule_at(s, n, i, r)) return 1;
-  if (is_digit(c) && telegram_at(s, n, i, r)) return 1;
+  if (c == 'e' && jwt_at(st, s, n, i, r)) return 1;
+  if (c == 'S' && sendgrid_at(st, s, n, i, r)) return 1;
+  if ((c == 'B' || c == 'b') && scheme_word_at(st, s, n, i, r)) return 1;
+  if (prefix_candidate(c) && prefix_rule_at(st, s, n, i, r)) return 1;
+  if (is_digit(c) && telegram_at(st, s, n, i, r)) return 1;
   if ((is_digit(c) || (c >= 'a' && c <= 'f')) && mailchimp_at(s, n, i, r)) return 1;
   return 0;
 }
 
 /* "-----BEGIN ... PRIVATE KEY-----" body up to "-----END" */
-static int pem_at(const unsigned char *s, size_t n, size_t i, Range *r) {
+static size_t find_pem_end(Shape *st, const unsigned char *s, size_t n, size_t from) {
+  size_t k;
+  if (st->pem_valid && from >= st->pem_from && (st->pem_end == NO_POS || from <= st->pem_end))
+    return st->pem_end;
+  st->pem_valid = 1;
+  st->pem_from = from;
+  st->pem_end = NO_POS;
+  for (k = from; k + 8 <= n; k++) {
+    const unsigned char *q = (const unsigned char *)memchr(s + k, '-', n - k);
+    if (!q) break;
+    k = (size_t)(q - s);
+    if (n - k >= 8 && memcmp(s + k, "-----END", 8) == 0) { st->pem_end = k; break; }
+  }
+  return st->pem_end;
+}
+
+static int pem_at(Shape *st, const unsigned char *s, size_t n, size_t i, Range *r) {
   size_t j, hdr_end, k;
   int priv = 0;
   if (n - i < 30 || memcmp(s + i, "-----BEGIN ", 11) != 0) return 0;
@@ -697,18 +763,9 @@ static int pem_at(const unsigned char *s, size_t n, size_t i, Range *r) {
   }
   if (!priv || n - j < 5 || memcmp(s + j, "-----", 5) != 0) return 0;
   hdr_end = j + 5;
-  for (k = hdr_end; k + 8 <= n; k++) {
-    const unsigned char *q = memchr(s + k, '-', n - k);
-    if (!q) { k = n; break; }
-    k = (size_t)(q - s);
-    if (n - k >= 8 && memcmp(s + k, "-----END", 8) == 0) break;
-  }
-  if (k + 8 > n) {            /* no END line: mask the base64 run */
-    k = hdr_end;
-    while (k < n && (is_b64(s[k]) || s[k] == '=' || is_space(s[k]) || s[k] == '\\' ||
-                     s[k] == ':' || s[k] == '-' || s[k] == ','))
-      k++;
-  }
+  k = find_pem_end(st, s, n, hdr_end);
+  if (k == NO_POS)            /* no END line: mask the base64 run */
+    k = run_end(st, s, n, hdr_end, CS_PEMBODY);
   if (k <= hdr_end) return 0;
   r->s = hdr_end; r->e = k; r->keep = 0;
   return 1;
@@ -717,6 +774,7 @@ static int pem_at(const unsigned char *s, size_t n, size_t i, Range *r) {
 /* scheme://user:password@host: masks the password (and the user part when
 ** it is itself a token).  Also Slack webhook paths. */
 static int url_at(const unsigned char *s, size_t n, size_t i, Range *r) {
+  Shape local;
   size_t a = i + 3, j, at = 0, colon = 0;
   if (n - i < 4 || s[i + 1] != '/' || s[i + 2] != '/') return 0;
   for (j = a; j < n && j - a < 2048; j++) {
@@ -730,7 +788,8 @@ static int url_at(const unsigned char *s, size_t n, size_t i, Range *r) {
     for (q = a; q < at; q++) if (s[q] == ':') { colon = q; break; }
     if (colon && colon + 1 < at) {
       Range t;
-      if (colon > a && (prefix_rule_at(s, colon, a, &t) ||
+      memset(&local, 0, sizeof local);
+      if (colon > a && (prefix_rule_at(&local, s, colon, a, &t) ||
                         looks_random(s + a, colon - a, 20)))
         r->s = a;
       else
@@ -750,7 +809,8 @@ static int url_at(const unsigned char *s, size_t n, size_t i, Range *r) {
   return 0;
 }
 
-static int kv_at(const unsigned char *s, size_t n, size_t i, const XKeys *X, Range *r) {
+static int kv_at(Shape *st, const unsigned char *s, size_t n, size_t i, const XKeys *X,
+                 Range *r) {
   size_t sep_end = i + 1, k, kend, v, ve, spaces = 0;
   int eq, cls, quoted = 0, esc = 0;
   unsigned char q = 0;
@@ -799,20 +859,14 @@ static int kv_at(const unsigned char *s, size_t n, size_t i, const XKeys *X, Ran
     }
     if (ve > n) ve = n;
   } else {
-    ve = v;
+    int trim = 0;
     if (cls == DANA_KEY_AUTH || cls == DANA_KEY_COOKIE) {
-      while (ve < n && s[ve] != '\n' && s[ve] != '\r' && s[ve] != '"' && s[ve] != '\'' &&
-             !(eq && (s[ve] == '&' || s[ve] == ' ' || s[ve] == ',')))
-        ve++;
-      while (ve > v && (s[ve - 1] == ' ' || s[ve - 1] == '\t')) ve--;
+      ve = run_end(st, s, n, v, eq ? CS_AUTHEQ : CS_AUTHLINE);
+      while (ve > v && (s[ve - 1] == ' ' || s[ve - 1] == '\t') && trim++ < 16) ve--;
     } else {
-      while (ve < n && !is_space(s[ve]) && s[ve] != ',' && s[ve] != ';' && s[ve] != '&' &&
-             s[ve] != '"' && s[ve] != '\'' && s[ve] != '<' && s[ve] != '>' &&
-             s[ve] != ')' && s[ve] != ']' && s[ve] != '}' && s[ve] != '\\' && s[ve] != '`' &&
-             s[ve] != '(')
-        ve++;
-      if (!quoted && !eq)
-        while (ve > v && (s[ve - 1] == '.' || s[ve - 1] == ':')) ve--;
+      ve = run_end(st, s, n, v, CS_KV);
+      if (!eq)
+        while (ve > v && (s[ve - 1] == '.' || s[ve - 1] == ':') && trim++ < 4) ve--;
     }
   }
   if (ve <= v || is_placeholder(s + v, ve - v)) return 0;
@@ -839,10 +893,12 @@ static int kv_at(const unsigned char *s, size_t n, size_t i, const XKeys *X, Ran
       return 1;
     }
     if (!quoted && !eq) {                        /* "auth: ..." in prose */
-      size_t e2 = v;
-      while (e2 < ve && !is_space(s[e2])) e2++;
+      size_t e2 = run_end(st, s, n, v, CS_NONSPACE);
+      if (e2 > ve) e2 = ve;
       if (!looks_random(s + v, e2 - v, 8)) return 0;
       ve = e2;
+    } else if (!looks_random(s + v, ve - v, 8)) {  /* "auth": "basic" is a setting */
+      return 0;
     }
   } else if (cls == DANA_KEY_COOKIE) {
     if (!quoted && !eq && ve - v < 4) return 0;
@@ -852,7 +908,7 @@ static int kv_at(const unsigned char *s, size_t n, size_t i, const XKeys *X, Ran
       size_t t = ve, d;
       int dg = 0, sym = 0;
       while (t < n && (s[t] == ' ' || s[t] == '\t')) t++;
-      for (d = v; d < ve; d++) {
+      for (d = v; d < ve && d - v < 256; d++) {
         if (is_digit(s[d])) dg = 1;
         else if (!is_alpha(s[d])) sym = 1;
       }
@@ -873,17 +929,17 @@ static int kv_at(const unsigned char *s, size_t n, size_t i, const XKeys *X, Ran
 }
 
 /* The first shape range starting at or after `from`. */
-static int shape_next(const unsigned char *s, size_t n, size_t from, const XKeys *X,
-                      Range *r) {
+static int shape_next(Shape *st, const unsigned char *s, size_t n, size_t from,
+                      const XKeys *X, Range *r) {
   size_t i = from;
   while (i < n) {
     unsigned char c = s[i];
     if (is_alnum(c)) {
       if (i == 0 || !is_alnum(s[i - 1])) {
-        if (word_rules(s, n, i, r)) return 1;
+        if (word_rules(st, s, n, i, r)) return 1;
         /* a token right after a percent escape: "token%3Dghp_..." */
         if (i > 0 && s[i - 1] == '%' && i + 2 < n && is_hex(s[i]) && is_hex(s[i + 1]) &&
-            is_alnum(s[i + 2]) && word_rules(s, n, i + 2, r))
+            is_alnum(s[i + 2]) && word_rules(st, s, n, i + 2, r))
           return 1;
       }
       i++;
@@ -893,13 +949,13 @@ static int shape_next(const unsigned char *s, size_t n, size_t from, const XKeys
     if (c == ':') {
       if (i + 2 < n && s[i + 1] == '/' && s[i + 2] == '/') {
         if (url_at(s, n, i, r)) return 1;
-      } else if (kv_at(s, n, i, X, r)) {
+      } else if (kv_at(st, s, n, i, X, r)) {
         return 1;
       }
     } else if (c == '=') {
-      if (kv_at(s, n, i, X, r)) return 1;
+      if (kv_at(st, s, n, i, X, r)) return 1;
     } else if (c == '-') {
-      if (pem_at(s, n, i, r)) return 1;
+      if (pem_at(st, s, n, i, r)) return 1;
     }
     i++;
   }
@@ -1069,6 +1125,7 @@ typedef struct Scan {
   size_t nextra, xi;
   Range a, b, c;
   int has_a, has_b, has_c;
+  Shape st;
   int started;
 } Scan;
 
@@ -1084,7 +1141,7 @@ static void scan_init(Scan *sc, const char *s, size_t n, const XKeys *X,
 }
 
 static void adv_a(Scan *sc, size_t from) {
-  sc->has_a = from < sc->n && shape_next(sc->s, sc->n, from, sc->X, &sc->a);
+  sc->has_a = from < sc->n && shape_next(&sc->st, sc->s, sc->n, from, sc->X, &sc->a);
 }
 static void adv_b(Scan *sc, size_t from) {
   sc->has_b = sc->reg && secret_next(sc->reg, sc->s, sc->n, from, &sc->b);
@@ -1378,8 +1435,7 @@ static void san_table(lua_State *L, Cfg *c, int t, int masked, int depth) {
       lua_pushvalue(L, kidx);
     }
     san_value(L, c, vidx, vmasked, depth + 1);
-    if (lua_isnil(L, -2)) lua_pop(L, 2);   /* cannot happen, kept for safety */
-    else lua_rawset(L, copy);
+    lua_rawset(L, copy);                    /* the copied key is never nil */
     lua_pop(L, 1);                          /* the value; the key stays for next */
   }
   lua_pushvalue(L, t);
