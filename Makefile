@@ -59,7 +59,7 @@ asan:
 
 valgrind: all
 	valgrind --error-exitcode=3 --leak-check=full --errors-for-leak-kinds=definite \
-	  --suppressions=tools/valgrind.supp $(LUA) tools/run-specs.lua spec/core_spec.lua spec/value_spec.lua
+	  --suppressions=tools/valgrind.supp $(LUA) tools/run-specs.lua spec/core_spec.lua spec/value_spec.lua spec/guard_spec.lua
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR)/dana $(DESTDIR)$(LUADIR)/dana $(DESTDIR)$(BINDIR)

@@ -218,3 +218,17 @@ describe("redaction of what leaves an agent", function()
     assert.matches("only%-a%-knows%-this", table.concat(out))
   end)
 end)
+
+describe("agent:sanitized()", function()
+  it("shares local and public only, masked, with the host's extra key words", function()
+    local sb = sandbox { sanitize = { keys = { "ssn" } } }
+    sb:set("public:ssn", "123-45-6789")
+    sb:set("public:name", "bob")
+    sb:set("public:github", "ghp_" .. ("x"):rep(36))
+    sb:set("system:root", "r")
+    local a = sb:agent {}
+    a:set("private:mine", "m")
+    assert.same({ ["local"] = {}, public = { ssn = "[REDACTED]", name = "bob", github = "[REDACTED]" } },
+      a:sanitized())
+  end)
+end)

@@ -47,6 +47,9 @@ setmetatable(M, {
   end,
 })
 
+-- sandbox -> the host's extra sanitizer words and patterns (`sandbox{sanitize = {keys=, patterns=}}`)
+local sanitize_opts = setmetatable({}, { __mode = "k" })
+
 local function default_print(_, text)
   io.stdout:write(text)
 end
@@ -60,7 +63,9 @@ end
 -- the options of `core.audit_open`, e.g. `{path = "audit.log"}`), `approve =
 -- function(request) -> false | true | {seconds=, ops=}` (escalation),
 -- `llm = function(prompt, info) -> text` or `"echo"` (for `reason()`),
--- `injection = "block" | "warn"`.
+-- `injection = "block" | "warn"`, `sanitize = {keys = {words}, patterns = {lpeg
+-- patterns}}` (extra rules for what is shared: `reason()` context,
+-- `agent:sanitized()`).
 -- @treturn Sandbox
 function M.sandbox(opts)
   local o = {}
@@ -89,8 +94,10 @@ function M.sandbox(opts)
     o.audit = log
   end
   local sb = core.sandbox(o)
+  sanitize_opts[sb] = o.sanitize
   if o.llm ~= nil then
-    require("dana.reason").install(sb, { llm = o.llm, injection = o.injection, audit = o.audit })
+    require("dana.reason").install(sb, { llm = o.llm, injection = o.injection, audit = o.audit,
+      sanitize = o.sanitize })
   end
   return sb
 end
@@ -99,7 +106,7 @@ end
 -- @function Agent:sanitized
 -- @treturn table `{["local"] = {}, public = {...}}`
 function Agent:sanitized()
-  local ctx = M.sanitize({ ["local"] = {}, public = self:scope("public") })
+  local ctx = M.sanitize({ ["local"] = {}, public = self:scope("public") }, sanitize_opts[self:sandbox()])
   return ctx
 end
 

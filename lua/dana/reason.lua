@@ -114,7 +114,7 @@ end
 --- Builds the prompt the provider sees.
 -- @treturn string prompt
 -- @treturn table untrusted pieces (already sanitized), for scanning
-function M.build(agent, prompt, context, marker)
+function M.build(agent, prompt, context, marker, extra)
   local sanitize = require("dana.sanitize").sanitize
   local pieces = {}
   -- earlier LLM output in the prompt is untrusted data: fence it again
@@ -126,9 +126,9 @@ function M.build(agent, prompt, context, marker)
   end
   local ctx
   if context == nil then
-    ctx = sanitize({ public = agent:scope("public") })
+    ctx = sanitize({ public = agent:scope("public") }, extra)
   else
-    ctx = sanitize(context)
+    ctx = sanitize(context, extra)
   end
   local ctx_text = agent:redact(to_text(ctx))
   pieces[#pieces + 1] = ctx_text
@@ -158,7 +158,7 @@ function M.install(sb, opts)
     if type(prompt) ~= "string" then error("reason: the prompt is a string") end
     args = type(args) == "table" and args or {}
     local marker = "UNTRUSTED-" .. core.random_hex(8)
-    local text, pieces = M.build(agent, prompt, args.context, marker)
+    local text, pieces = M.build(agent, prompt, args.context, marker, opts.sanitize)
     local hits = M.scan(table.concat(pieces, "\n"))
     if hits then
       local info = agent:info()
