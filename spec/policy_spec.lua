@@ -121,8 +121,8 @@ describe("deny by default", function()
   end)
 
   it("function-name injection: only names the rules match, never control bytes", function()
-    local p = assert(policy.new { roles = { t = { allow = { "call:search_*", "call:reason" } } } })
-    check(p, {
+    local pol = assert(policy.new { roles = { t = { allow = { "call:search_*", "call:reason" } } } })
+    check(pol, {
       { "t", "call", "reason", false, true },
       { "t", "call", "reason\0", false, false, "invalid resource" },
       { "t", "call", "reason\n", false, false, "invalid resource" },

@@ -5,5 +5,5 @@ local cmd = { "lua5.4", "/usr/bin/busted", "-o", "tools/summary_output.lua" }
 for _, a in ipairs(args) do cmd[#cmd + 1] = a end
 local quoted = {}
 for i, a in ipairs(cmd) do quoted[i] = "'" .. a:gsub("'", "'\\''") .. "'" end
-local ok, how, code = os.execute(table.concat(quoted, " "))
+local ok, _, code = os.execute(table.concat(quoted, " "))
 if not ok then os.exit(code ~= 0 and code or 1) end
