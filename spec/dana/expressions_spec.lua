@@ -235,10 +235,10 @@ describe("§1.3 comprehensions", function()
         pairs = [("a", 1), ("b", 2)]
         print([f"{k}={v}" for k, v in pairs])
       ]], out = "['a=1', 'b=2']\n" },
-    { name = "comprehension variables do not leak", src = [[
+    { name = "comprehension variables do not leak", src = [==[
         squares = [y * y for y in [1, 2]]
         print(y)
-      ]], err = { kind = "NameError", msg = "y", line = 2 } },
+      ]==], err = { kind = "NameError", msg = "y", line = 2 } },
     { name = "a ternary element in parentheses", src = [[
         print([("even" if n % 2 == 0 else "odd") for n in range(3)])
       ]], out = "['even', 'odd', 'even']\n" },
@@ -253,10 +253,10 @@ describe("§1.3 comprehensions", function()
         ]
         print(result)
       ]], out = "[3, 4]\n" },
-    { name = "comprehension sees enclosing names", src = [[
+    { name = "comprehension sees enclosing names", src = [==[
         factor = 10
         print([x * factor for x in [1, 2]])
-      ]], out = "[10, 20]\n" },
+      ]==], out = "[10, 20]\n" },
   }
 end)
 

@@ -35,11 +35,11 @@ describe("§1.6 values", function()
         s = "abc"
         s[0] = "x"
       ]], err = { kind = "TypeError", line = 2 } },
-    { name = "== is deep", src = [[
+    { name = "== is deep", src = [==[
         a = {"k": [1, {"j": (2, 3)}]}
         b = {"k": [1, {"j": (2, 3)}]}
         print(a == b, a is b, [1, [2]] != [1, [3]])
-      ]], out = "True False True\n" },
+      ]==], out = "True False True\n" },
     { name = "dict == ignores order", src = [[
         print({"a": 1, "b": 2} == {"b": 2, "a": 1})
       ]], out = "True\n" },
@@ -79,10 +79,10 @@ describe("§1.6 keys", function()
         d = {"a": 1}
         print(d["b"])
       ]], err = { kind = "KeyError", msg = "b", line = 2 } },
-    { name = "a list is not a valid key", src = [[
+    { name = "a list is not a valid key", src = [==[
         d = {}
         d[[1]] = 2
-      ]], err = { kind = "TypeError", line = 2 } },
+      ]==], err = { kind = "TypeError", line = 2 } },
   }
 end)
 

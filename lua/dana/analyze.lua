@@ -1,0 +1,709 @@
+--- dana.analyze: scope analysis of a Dana AST, between dana.grammar and dana.codegen.
+--
+-- Annotates the tree in place:
+--   * every scope node (`Module`, `FuncDef`, `PipeDef`, `Lambda`, comprehensions,
+--     struct field defaults) gets `_scope = { kind, order = {names}, locals = {set},
+--     init = {set} }`: the Dana names that are locals of that Lua function, in
+--     first-assignment order; `init` names are locals read before their first
+--     assignment while an enclosing scope has them (the function starts with the
+--     enclosing value, Dana's "locals copied in").
+--   * a `Name` (or `local:` `Scoped`) read that no local can satisfy gets `_global = true`:
+--     codegen reads it from the Dana env (builtins, the private/public/system
+--     fallback, else NameError), e.g. `print(later)` before `later = 1`.
+-- Returns a list of warnings `{ {name=, line=, col=}, ... }` for names that are
+-- neither locals nor known builtins (they raise NameError when reached).
+-- @module dana.analyze
+local A = {}
+
+local function is_local_target(t)
+  return t.tag == "Name" or (t.tag == "Scoped" and t.scope == "local")
+end
+
+local collect_stmt
+local function collect_body(body, sc)
+  for i = 1, #body do collect_stmt(body[i], sc) end
+end
+local function add(sc, name, site)
+  if not sc.locals[name] then
+    sc.locals[name] = true
+    sc.order[#sc.order + 1] = name
+  end
+  if site and sc.sites then
+    local l = sc.sites[name]
+    if not l then
+      l = {}
+      sc.sites[name] = l
+    end
+    l[#l + 1] = site
+  end
+end
+A.add = add
+local OTHER = { kind = "other" }
+
+collect_stmt = function(s, sc)
+  local tag = s.tag
+  if tag == "Assign" or tag == "TypedAssign" or tag == "AugAssign" then
+    if is_local_target(s.target) then
+      local site
+      if tag == "Assign" then site = { kind = "assign", expr = s.value }
+      elseif tag == "AugAssign" then site = { kind = "aug", op = s.op, expr = s.value }
+      else site = OTHER end
+      add(sc, s.target.name, site)
+    end
+  elseif tag == "For" then
+    for _, t in ipairs(s.targets) do
+      add(sc, t.name, (#s.targets == 1 and not s.unpack) and { kind = "for", iter = s.iter } or OTHER)
+    end
+    collect_body(s.body, sc)
+  elseif tag == "While" then
+    collect_body(s.body, sc)
+  elseif tag == "If" then
+    collect_body(s.body, sc)
+    for _, e in ipairs(s.elifs) do collect_body(e.body, sc) end
+    if s.orelse then collect_body(s.orelse.body, sc) end
+  elseif tag == "Try" then
+    collect_body(s.body, sc)
+    for _, h in ipairs(s.handlers) do
+      if h.name then add(sc, h.name, OTHER) end
+      collect_body(h.body, sc)
+    end
+    if s.finalbody then collect_body(s.finalbody.body, sc) end
+  elseif tag == "With" then
+    if s.name then add(sc, s.name, OTHER) end
+    collect_body(s.body, sc)
+  elseif tag == "FuncDef" or tag == "PipeDef" or tag == "StructDef" then
+    add(sc, s.name, { kind = "def", node = s })
+  elseif tag == "InterfaceDef" or tag == "AgentDef" then
+    add(sc, s.name, OTHER)
+  elseif tag == "Import" then
+    for _, a in ipairs(s.names) do add(sc, a.asname or a.name:match("^[^.]+"), OTHER) end
+  elseif tag == "ImportFrom" then
+    for _, a in ipairs(s.names) do add(sc, a.asname or a.name, OTHER) end
+  end
+end
+
+local ALL -- every scope of the current analysis, parents first
+
+local function newscope(kind, parent)
+  local sc = { kind = kind, parent = parent, locals = {}, order = {}, assigned = {}, init = {},
+    sites = {}, params = {}, num = {}, static = {}, escapes = {}, calls = {},
+    kinds = { int = {}, list = {}, dict = {} } }
+  ALL[#ALL + 1] = sc
+  return sc
+end
+
+local function has_outer(sc, name)
+  local s = sc.parent
+  while s do
+    if s.locals[name] then return true end
+    s = s.parent
+  end
+  return false
+end
+
+local KNOWN -- builtin names (warnings only)
+
+function A.declaring(sc, name)
+  local s = sc
+  while s do
+    if s.locals[name] then return s end
+    s = s.parent
+  end
+end
+
+--- Resolves a read; returns the declaring scope (nil for a global read).
+local function read_name(st, sc, node, name)
+  local deferred = false
+  local s = sc
+  while s do
+    if s.locals[name] then
+      if s.assigned[name] or deferred then return s end
+      if s.kind == "func" and has_outer(s, name) then
+        s.init[name] = true
+        return s
+      end
+      node._global = true
+      return nil
+    end
+    if s.kind ~= "comp" then deferred = true end
+    s = s.parent
+  end
+  node._global = true
+  if not KNOWN[name] then
+    st.warnings[#st.warnings + 1] = { name = name, line = node.line, col = node.col }
+  end
+end
+
+local walk_expr, walk_body, walk_stmt
+
+local function walk_list(st, sc, list)
+  for i = 1, #list do walk_expr(st, sc, list[i]) end
+end
+
+local function walk_params_defaults(st, sc, params)
+  for _, p in ipairs(params) do
+    if p.default then walk_expr(st, sc, p.default) end
+  end
+end
+
+local function func_scope(_, sc, node, params, receiver)
+  local fs = newscope("func", sc)
+  if receiver then
+    add(fs, receiver.name)
+    fs.assigned[receiver.name] = true
+    fs.params[receiver.name] = true
+  end
+  for _, p in ipairs(params) do
+    add(fs, p.name)
+    fs.assigned[p.name] = true
+    fs.params[p.name] = true
+  end
+  node._scope = fs
+  return fs
+end
+
+local function comp(st, sc, node)
+  walk_expr(st, sc, node.iter)
+  local cs = newscope("comp", sc)
+  for _, t in ipairs(node.targets) do
+    add(cs, t.name, (#node.targets == 1 and not node.unpack) and { kind = "for", iter = node.iter }
+      or OTHER)
+    cs.assigned[t.name] = true
+  end
+  node._scope = cs
+  if node.cond then walk_expr(st, cs, node.cond) end
+  if node.tag == "DictComp" then
+    walk_expr(st, cs, node.key)
+    walk_expr(st, cs, node.value)
+  else
+    walk_expr(st, cs, node.elt)
+  end
+end
+
+
+local WALK = {}
+local function noop() end
+WALK.Int, WALK.Float, WALK.String, WALK.Bool, WALK.None, WALK.Placeholder = noop, noop, noop,
+  noop, noop, noop
+WALK.Name = function(st, sc, e)
+  local d = read_name(st, sc, e, e.name)
+  if d then d.escapes[e.name] = true end
+end
+WALK.Scoped = function(st, sc, e)
+  if e.scope == "local" then read_name(st, sc, e, e.name) end
+end
+WALK.FString = function(st, sc, e)
+  local parts = e.parts
+  for i = 1, #parts do
+    local p = parts[i]
+    if p.tag == "FExpr" then walk_expr(st, sc, p.expr) end
+  end
+end
+WALK.List = function(st, sc, e) walk_list(st, sc, e.elts) end
+WALK.Tuple, WALK.Set = WALK.List, WALK.List
+WALK.Dict = function(st, sc, e)
+  local ks, vs = e.keys, e.values
+  for i = 1, #ks do
+    walk_expr(st, sc, ks[i])
+    walk_expr(st, sc, vs[i])
+  end
+end
+WALK.ListComp = function(st, sc, e) comp(st, sc, e) end
+WALK.SetComp, WALK.DictComp = WALK.ListComp, WALK.ListComp
+WALK.Lambda = function(st, sc, e)
+  walk_params_defaults(st, sc, e.params)
+  local fs = func_scope(st, sc, e, e.params, e.receiver)
+  walk_expr(st, fs, e.body)
+end
+WALK.IfExp = function(st, sc, e)
+  walk_expr(st, sc, e.test)
+  walk_expr(st, sc, e.body)
+  walk_expr(st, sc, e.orelse)
+end
+WALK.BinOp = function(st, sc, e)
+  walk_expr(st, sc, e.left)
+  walk_expr(st, sc, e.right)
+end
+WALK.BoolOp, WALK.Compare = WALK.BinOp, WALK.BinOp
+WALK.UnOp = function(st, sc, e) walk_expr(st, sc, e.operand) end
+WALK.Call = function(st, sc, e)
+  local f = e.func
+  if f.tag == "Name" then
+    local d = read_name(st, sc, f, f.name)
+    if d then
+      local l = d.calls[f.name]
+      if not l then l = {}; d.calls[f.name] = l end
+      l[#l + 1] = { call = e, scope = sc }
+    end
+  else
+    walk_expr(st, sc, f)
+  end
+  walk_list(st, sc, e.args)
+  local kw = e.kwargs
+  for i = 1, #kw do walk_expr(st, sc, kw[i].value) end
+end
+WALK.Attr = function(st, sc, e) walk_expr(st, sc, e.obj) end
+WALK.Index = function(st, sc, e)
+  walk_expr(st, sc, e.obj)
+  walk_expr(st, sc, e.index)
+end
+WALK.Slice = function(st, sc, e)
+  if e.lower then walk_expr(st, sc, e.lower) end
+  if e.upper then walk_expr(st, sc, e.upper) end
+  if e.step then walk_expr(st, sc, e.step) end
+end
+
+walk_expr = function(st, sc, e)
+  if e == nil then return end
+  local f = WALK[e.tag]
+  if f then f(st, sc, e) end
+end
+
+local function assign_target(st, sc, t)
+  if is_local_target(t) then sc.assigned[t.name] = true
+  elseif t.tag == "Attr" then walk_expr(st, sc, t.obj)
+  elseif t.tag == "Index" then
+    walk_expr(st, sc, t.obj)
+    walk_expr(st, sc, t.index)
+  end
+end
+
+local function premark(sc, body)
+  local tmp = { locals = {}, order = {} }
+  collect_body(body, tmp)
+  for _, n in ipairs(tmp.order) do sc.assigned[n] = true end
+end
+
+local function walk_func(st, sc, s)
+  for _, d in ipairs(s.decorators or {}) do walk_expr(st, sc, d) end
+  walk_params_defaults(st, sc, s.params)
+  sc.assigned[s.name] = true
+  local fs = func_scope(st, sc, s, s.params, s.receiver)
+  if s.tag == "FuncDef" then
+    fs.returns = {}
+    fs.fnode = s
+    collect_body(s.body, fs)
+    walk_body(st, fs, s.body)
+  else -- PipeDef
+    for _, stage in ipairs(s.stages) do
+      if stage.alias then add(fs, stage.alias) end
+    end
+    for _, stage in ipairs(s.stages) do
+      walk_expr(st, fs, stage.expr)
+      if stage.alias then fs.assigned[stage.alias] = true end
+    end
+  end
+end
+
+walk_stmt = function(st, sc, s)
+  local tag = s.tag
+  if tag == "Assign" or tag == "TypedAssign" then
+    walk_expr(st, sc, s.value)
+    assign_target(st, sc, s.target)
+  elseif tag == "AugAssign" then
+    walk_expr(st, sc, s.value)
+    if is_local_target(s.target) then read_name(st, sc, s.target, s.target.name) end
+    assign_target(st, sc, s.target)
+  elseif tag == "ExprStmt" then walk_expr(st, sc, s.expr)
+  elseif tag == "Assert" then
+    walk_expr(st, sc, s.test)
+    walk_expr(st, sc, s.msg)
+  elseif tag == "Return" then
+    walk_expr(st, sc, s.value)
+    if sc.returns then sc.returns[#sc.returns + 1] = s end
+  elseif tag == "Raise" then
+    walk_expr(st, sc, s.exc)
+    walk_expr(st, sc, s.cause)
+  elseif tag == "If" then
+    walk_expr(st, sc, s.test)
+    walk_body(st, sc, s.body)
+    for _, e in ipairs(s.elifs) do
+      walk_expr(st, sc, e.test)
+      walk_body(st, sc, e.body)
+    end
+    if s.orelse then walk_body(st, sc, s.orelse.body) end
+  elseif tag == "While" then
+    premark(sc, s.body)
+    walk_expr(st, sc, s.test)
+    walk_body(st, sc, s.body)
+  elseif tag == "For" then
+    walk_expr(st, sc, s.iter)
+    for _, t in ipairs(s.targets) do sc.assigned[t.name] = true end
+    premark(sc, s.body)
+    walk_body(st, sc, s.body)
+  elseif tag == "Try" then
+    walk_body(st, sc, s.body)
+    for _, h in ipairs(s.handlers) do
+      walk_list(st, sc, h.types)
+      if h.name then sc.assigned[h.name] = true end
+      walk_body(st, sc, h.body)
+    end
+    if s.finalbody then walk_body(st, sc, s.finalbody.body) end
+  elseif tag == "With" then
+    walk_expr(st, sc, s.expr)
+    if s.name then sc.assigned[s.name] = true end
+    walk_body(st, sc, s.body)
+  elseif tag == "FuncDef" or tag == "PipeDef" then walk_func(st, sc, s)
+  elseif tag == "StructDef" then
+    sc.assigned[s.name] = true
+    for _, f in ipairs(s.fields) do
+      if f.default then
+        local fs = newscope("func", sc)
+        f._scope = fs
+        walk_expr(st, fs, f.default)
+      end
+    end
+    for _, d in ipairs(s.defs) do
+      walk_params_defaults(st, sc, d.params)
+      local fs = func_scope(st, sc, d, d.params, d.receiver)
+      if d.tag == "FuncDef" then
+        collect_body(d.body, fs)
+        walk_body(st, fs, d.body)
+      else
+        for _, stage in ipairs(d.stages) do
+          if stage.alias then add(fs, stage.alias) end
+          walk_expr(st, fs, stage.expr)
+          if stage.alias then fs.assigned[stage.alias] = true end
+        end
+      end
+    end
+  elseif tag == "AgentDef" then
+    for _, b in ipairs(s.body or {}) do
+      if b.tag == "Assign" then walk_expr(st, sc, b.value) end
+    end
+    sc.assigned[s.name] = true
+  elseif tag == "InterfaceDef" then
+    sc.assigned[s.name] = true
+  elseif tag == "Import" then
+    for _, a in ipairs(s.names) do sc.assigned[a.asname or a.name:match("^[^.]+")] = true end
+  elseif tag == "ImportFrom" then
+    for _, a in ipairs(s.names) do sc.assigned[a.asname or a.name] = true end
+  end
+end
+
+walk_body = function(st, sc, body)
+  for i = 1, #body do walk_stmt(st, sc, body[i]) end
+end
+
+-- ---------------------------------------------------------------------------
+-- Numeric inference: a local is numeric when every assignment to it stores a number
+-- (literals, arithmetic on numerics, range() loop variables, len()/int()/float()/round()).
+-- Codegen then emits plain Lua arithmetic for it. Python arithmetic never yields a bool,
+-- so such values are never True/False either.
+
+local declaring = A.declaring
+
+local NUMFN = { len = true, int = true, float = true, round = true }
+local NUMOP = { ["+"] = true, ["-"] = true, ["*"] = true, ["/"] = true, ["//"] = true,
+  ["%"] = true, ["**"] = true }
+
+local function is_builtin_call(e, sc, names)
+  return e.tag == "Call" and e.func.tag == "Name" and e.func._global and names[e.func.name]
+    and not declaring(sc, e.func.name) and #e.kwargs == 0
+end
+A.is_builtin_call = is_builtin_call
+
+local mapped_args
+
+--- Is expression e (in analysis scope sc) statically a number?
+local function numeric(e, sc)
+  local t = e.tag
+  if t == "Int" or t == "Float" then return true end
+  if t == "Name" or (t == "Scoped" and e.scope == "local") then
+    if e._global then return false end
+    local d = declaring(sc, e.name)
+    return d ~= nil and d.num[e.name] == true
+  end
+  if t == "UnOp" then return e.op ~= "not" and numeric(e.operand, sc) end
+  if t == "BinOp" then return NUMOP[e.op] and numeric(e.left, sc) and numeric(e.right, sc) end
+  if t == "IfExp" then return numeric(e.body, sc) and numeric(e.orelse, sc) end
+  if t == "Call" then
+    if is_builtin_call(e, sc, NUMFN) then return true end
+    local f = e.func
+    if f.tag == "Name" and not f._global then
+      local d = declaring(sc, f.name)
+      local node = d and d.static[f.name]
+      if node and node._scope and node._scope.ret_num and mapped_args(e, node) then return true end
+    end
+  end
+  return false
+end
+A.numeric = numeric
+
+-- Container and int kinds of locals (plain locals only, not parameters).
+local INTFN = { len = true, int = true }
+local LISTFN = { list = true, sorted = true }
+local DICTFN = { dict = true }
+local INTOP = { ["+"] = true, ["-"] = true, ["*"] = true, ["//"] = true, ["%"] = true }
+local kind_of -- (e, sc, which) -> boolean
+
+local function name_kind(e, sc, which)
+  if e._global then return false end
+  local d = declaring(sc, e.name)
+  return d ~= nil and d.kinds[which][e.name] == true
+end
+
+kind_of = function(e, sc, which)
+  local t = e.tag
+  if t == "Name" or (t == "Scoped" and e.scope == "local") then return name_kind(e, sc, which) end
+  if which == "int" then
+    if t == "Int" then return true end
+    if t == "UnOp" then return e.op == "-" and kind_of(e.operand, sc, "int") end
+    if t == "BinOp" then return INTOP[e.op] and kind_of(e.left, sc, "int") and kind_of(e.right, sc, "int") end
+    if t == "IfExp" then return kind_of(e.body, sc, "int") and kind_of(e.orelse, sc, "int") end
+    if t == "Call" then
+      return is_builtin_call(e, sc, INTFN) or (is_builtin_call(e, sc, { round = true }) and #e.args == 1)
+    end
+    return false
+  elseif which == "list" then
+    return t == "List" or t == "ListComp" or (t == "Call" and is_builtin_call(e, sc, LISTFN))
+  else
+    return t == "Dict" or t == "DictComp" or (t == "Call" and is_builtin_call(e, sc, DICTFN))
+  end
+end
+A.kind_of = kind_of
+
+local RANGE = { range = true }
+
+local function site_kind(site, sc, which)
+  local k = site.kind
+  if k == "assign" then return kind_of(site.expr, sc, which) end
+  if k == "aug" then
+    if which == "int" then return INTOP[site.op] and kind_of(site.expr, sc, "int") end
+    if which == "list" then return site.op == "+" end
+    return false
+  end
+  if k == "for" then return which == "int" and is_builtin_call(site.iter, sc, RANGE) end
+  return false
+end
+
+local function plain_sites(sites)
+  for i = 1, #sites do
+    local k = sites[i].kind
+    if k ~= "assign" and k ~= "aug" and k ~= "for" then return false end
+  end
+  return true
+end
+
+local function finish_kinds(scopes)
+  -- list / dict kinds depend on no other name: one pass
+  for _, sc in ipairs(scopes) do
+    local lt, dt = sc.kinds.list, sc.kinds.dict
+    for name, sites in pairs(sc.sites) do
+      if not sc.params[name] and not sc.init[name] and plain_sites(sites) then
+        local isl, isd = true, true
+        for i = 1, #sites do
+          if isl and not site_kind(sites[i], sc, "list") then isl = false end
+          if isd and not site_kind(sites[i], sc, "dict") then isd = false end
+          if not isl and not isd then break end
+        end
+        if isl then lt[name] = true end
+        if isd then dt[name] = true end
+      end
+    end
+  end
+  -- int kind: optimistic fixpoint over the candidates only
+  local cands = {}
+  for _, sc in ipairs(scopes) do
+    local it = sc.kinds.int
+    for name, sites in pairs(sc.sites) do
+      if not sc.params[name] and not sc.init[name] and plain_sites(sites) then
+        it[name] = true
+        cands[#cands + 1] = { sc, name, sites }
+      end
+    end
+  end
+  local changed = true
+  while changed do
+    changed = false
+    local keep = {}
+    for _, c in ipairs(cands) do
+      local sc, name, sites = c[1], c[2], c[3]
+      local good = true
+      for i = 1, #sites do
+        if not site_kind(sites[i], sc, "int") then good = false break end
+      end
+      if good then keep[#keep + 1] = c
+      else
+        sc.kinds.int[name] = nil
+        changed = true
+      end
+    end
+    cands = keep
+  end
+end
+
+local function site_numeric(site, sc)
+  local k = site.kind
+  if k == "assign" then return numeric(site.expr, sc) end
+  if k == "aug" then return NUMOP[site.op] and numeric(site.expr, sc) end
+  if k == "for" then return is_builtin_call(site.iter, sc, RANGE) end
+  return false
+end
+
+--- Does a body always end in `return <value>` (no falling off the end)?
+local function always_returns(body)
+  local last = body[#body]
+  if not last then return false end
+  if last.tag == "Return" then return last.value ~= nil end
+  if last.tag == "If" then
+    if not last.orelse or not always_returns(last.body) or not always_returns(last.orelse.body) then
+      return false
+    end
+    for _, e in ipairs(last.elifs) do
+      if not always_returns(e.body) then return false end
+    end
+    return true
+  end
+  return false
+end
+
+local function param_names(node)
+  local t = {}
+  if node.receiver then t[1] = node.receiver end
+  for _, p in ipairs(node.params) do t[#t + 1] = p end
+  return t
+end
+
+--- Arguments of a call to `node` in positional order (nil = missing), or nil if the
+-- keywords cannot be mapped at compile time (same rule as codegen's static calls).
+mapped_args = function(call, node)
+  local params = param_names(node)
+  local index = {}
+  for i, p in ipairs(params) do index[p.name] = i end
+  local last = #call.args
+  if last > #params then last = #params end
+  local slots = {}
+  for i = 1, last do slots[i] = call.args[i] end
+  for _, k in ipairs(call.kwargs) do
+    local i = index[k.name]
+    if not i or i <= last then return nil end
+    slots[i] = k.value
+    last = i
+  end
+  return slots, params
+end
+A.mapped_args = mapped_args
+
+local function registers_method(node)
+  if node.receiver then return true end
+  local p = node.params[1]
+  if p and p.type then
+    local t = p.type
+    if t.tag == "Union" then return true end
+    if not ({ int = 1, float = 1, str = 1, bool = 1, list = 1, dict = 1, tuple = 1, set = 1,
+      None = 1, any = 1 })[t.name] then return true end
+  end
+  return false
+end
+
+local function finish_all(scopes)
+  -- candidates
+  local fnscopes = {}
+  for _, sc in ipairs(scopes) do
+    local num = sc.num
+    for name, sites in pairs(sc.sites) do
+      if not sc.params[name] and not sc.init[name] then
+        if plain_sites(sites) then num[name] = true end
+        if #sites == 1 and sites[1].kind == "def" then
+          local node = sites[1].node
+          if not (node.decorators and #node.decorators > 0) then sc.static[name] = node end
+        end
+      end
+    end
+    for name, node in pairs(sc.static) do
+      if node.tag == "FuncDef" and node._scope then
+        local fs = node._scope
+        fs.ret_num = always_returns(node.body)
+        fnscopes[#fnscopes + 1] = fs
+        -- parameters: numeric candidates when every use of the function is a mappable call
+        local ok = not sc.escapes[name] and not registers_method(node)
+          and sc.calls[name] ~= nil and #sc.calls[name] > 0
+        local sites_ok = {}
+        if ok then
+          for _, c in ipairs(sc.calls[name] or {}) do
+            local slots = mapped_args(c.call, node)
+            if not slots then ok = false break end
+            sites_ok[#sites_ok + 1] = { slots = slots, scope = c.scope }
+          end
+        end
+        if ok then
+          fs.callsites = sites_ok
+          for _, p in ipairs(param_names(node)) do fs.num[p.name] = true end
+        end
+        fs.fname = name
+      end
+    end
+  end
+  local cands = {}
+  for _, sc in ipairs(scopes) do
+    for name, v in pairs(sc.num) do
+      if v then cands[#cands + 1] = { sc, name } end
+    end
+  end
+  local changed = true
+  while changed do
+    changed = false
+    local keep = {}
+    for _, cand in ipairs(cands) do
+      local sc, name = cand[1], cand[2]
+      local num = sc.num
+      local good = true
+      for _, site in ipairs(sc.sites[name] or {}) do
+        if not site_numeric(site, sc) then good = false break end
+      end
+      if good and sc.params[name] then
+        if not sc.callsites then good = false
+        else
+          local params = param_names(sc.fnode)
+          local idx
+          for i, p in ipairs(params) do if p.name == name then idx = i end end
+          local p = params[idx]
+          for _, cs in ipairs(sc.callsites) do
+            local a = cs.slots[idx]
+            if a == nil then
+              if not (p.default and numeric(p.default, sc.parent)) then good = false break end
+            elseif not numeric(a, cs.scope) then good = false break end
+          end
+        end
+      end
+      if good then keep[#keep + 1] = cand
+      else
+        num[name] = false
+        changed = true
+      end
+    end
+    cands = keep
+    for _, fs in ipairs(fnscopes) do
+      if fs.ret_num then
+        for _, r in ipairs(fs.returns) do
+          if not numeric(r.value, fs) then
+            fs.ret_num = false
+            changed = true
+            break
+          end
+        end
+      end
+    end
+  end
+  for _, sc in ipairs(scopes) do
+    for name, v in pairs(sc.num) do if not v then sc.num[name] = nil end end
+  end
+end
+
+--- Analyses a Module in place; `known` is a set of names the env provides.
+function A.analyze(module, known)
+  KNOWN = known or {}
+  ALL = {}
+  local st = { warnings = {} }
+  local ms = newscope("module", nil)
+  collect_body(module.body, ms)
+  module._scope = ms
+  walk_body(st, ms, module.body)
+  finish_all(ALL)
+  finish_kinds(ALL)
+  ALL = nil
+  return st.warnings
+end
+
+return A

@@ -1,0 +1,1580 @@
+--- dana.codegen: Dana AST (annotated by dana.analyze) -> Lua source.
+--
+-- The output is line-aligned with the Dana source: every statement starts on its
+-- Dana line, helpers come through `_ENV` (the Dana env) and line 1 holds the only
+-- preamble, so Lua's own errors and tracebacks name the Dana line. Dana names are
+-- Lua locals (renamed only when they are Lua keywords, `_ENV`, or start with `_D`,
+-- the runtime's namespace: `end` -> `end_`; a trailing `_` is added injectively).
+-- String literals are emitted as escaped "..." literals, never long brackets.
+-- @module dana.codegen
+local C = {}
+local analyze = require("dana.analyze")
+
+local concat, sfmt, srep = table.concat, string.format, string.rep
+
+local LUA_KW = {}
+for w in ("and break do else elseif end false for function goto if in local nil not or repeat "
+  .. "return then true until while"):gmatch("%a+") do LUA_KW[w] = true end
+
+local rename_memo = {}
+local function needs_rename(n)
+  local r = rename_memo[n]
+  if r == nil then
+    local base = n:gsub("_+$", "")
+    r = base ~= "" and (LUA_KW[base] or base == "_ENV" or base:sub(1, 2) == "_D") or false
+    rename_memo[n] = r
+  end
+  return r
+end
+
+--- The Lua name of a Dana identifier.
+local function luaname(n)
+  if needs_rename(n) then return n .. "_" end
+  return n
+end
+C.luaname = luaname
+
+local ident_memo = {}
+local function is_lua_ident(n)
+  local r = ident_memo[n]
+  if r == nil then
+    r = n:match("^[%a_][%w_]*$") ~= nil and not LUA_KW[n]
+    ident_memo[n] = r
+  end
+  return r
+end
+
+local ESC = {
+  ["\\"] = "\\\\", ['"'] = '\\"', ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t",
+}
+--- A Lua string literal for any byte string (no raw newlines, no long brackets).
+local lstr_memo, lstr_n = {}, 0
+local function esc(c) return ESC[c] or sfmt("\\%03d", c:byte()) end
+local function lstr(s)
+  local r = lstr_memo[s]
+  if r then return r end
+  r = '"' .. s:gsub('[%c"\\\127]', esc) .. '"'
+  if #s < 64 then
+    if lstr_n > 20000 then lstr_memo, lstr_n = {}, 0 end
+    lstr_memo[s] = r
+    lstr_n = lstr_n + 1
+  end
+  return r
+end
+C.lstr = lstr
+
+local function key(n) -- table constructor key
+  if is_lua_ident(n) then return n .. " = " end
+  return "[" .. lstr(n) .. "] = "
+end
+
+local function numlit(v)
+  if math.type(v) == "integer" then
+    if v == math.mininteger then return "math.mininteger" end
+    return tostring(v)
+  end
+  if v ~= v then return "(0/0)" end
+  if v == math.huge then return "1e999" end
+  if v == -math.huge then return "(-1e999)" end
+  local s = sfmt("%.17g", v)
+  if not s:find("[.eEn]") then s = s .. ".0" end
+  return s
+end
+
+-- Hot helpers get a line-1 local; the others are fields of `_D`.
+local HOT = { "K", "mt", "truth", "add", "sub", "mul", "eq", "gi", "si", "cm", "ga", "iter", "L",
+  "str", "seq", "m_append", "m_get", "gm", "ST" }
+local HOTSET = {}
+for _, h in ipairs(HOT) do HOTSET[h] = "_D" .. (h == "truth" and "T" or h) end
+local function H(name) return HOTSET[name] or ("_D." .. name) end
+
+-- ---------------------------------------------------------------------------
+-- Generator state
+
+local G = {}
+G.__index = G
+
+function G:emit(s)
+  local b = self.buf
+  b[#b + 1] = s
+end
+
+--- Moves the output to Dana line `line` (never backwards).
+function G:nl(line)
+  if line and line > self.cur then
+    self:emit(srep("\n", line - self.cur))
+    self.cur = line
+  end
+end
+
+--- Newlines to put before the text of expression node e (updates the line).
+function G:pre(e)
+  local line = e and e.line
+  if line and line > self.cur then
+    local n = line - self.cur
+    self.cur = line
+    return srep("\n", n)
+  end
+  return ""
+end
+
+function G:id()
+  self.ids = self.ids + 1
+  return self.ids
+end
+
+local SPILL = 160 -- more locals than this in one scope go to a table
+local SEGMENT = 250 -- top-level statements per function segment in very long modules
+
+-- scopes: { node_scope = analyze scope, spill = name of table or nil, parent }
+function G:push_scope(sc, spill)
+  self.scope = { sc = sc, parent = self.scope, spill = spill, cache = spill and {} }
+end
+function G:pop_scope() self.scope = self.scope.parent end
+
+--- Lua expression for Dana local `name` if some scope has it (else nil).
+function G:lookup(name, from)
+  local s = from or self.scope
+  while s do
+    if s.sc.locals[name] then
+      if s.spill then
+        local c = s.cache[name]
+        if not c then
+          c = s.spill .. "[" .. lstr(name) .. "]"
+          s.cache[name] = c
+        end
+        return c
+      end
+      return luaname(name)
+    end
+    s = s.parent
+  end
+  return nil
+end
+
+--- Is expression e statically numeric in the current scope?
+function G:num(e)
+  if self.nonum then return false end
+  local r = e._num
+  if r == nil then
+    r = self.scope ~= nil and analyze.numeric(e, self.scope.sc) or false
+    e._num = r
+  end
+  return r
+end
+
+--- Is e statically of kind "int", "list" or "dict" (a plain local of that kind)?
+function G:kind(e, which)
+  if self.nonum or not self.scope then return false end
+  local memo = e._kinds
+  if not memo then
+    memo = {}
+    e._kinds = memo
+  end
+  local r = memo[which]
+  if r == nil then
+    r = analyze.kind_of(e, self.scope.sc, which) or false
+    memo[which] = r
+  end
+  return r
+end
+
+--- Side-effect-free int expression over names and literals (may be evaluated twice).
+local function pure_int(e)
+  local t = e.tag
+  if t == "Name" or t == "Int" then return true end
+  if t == "UnOp" then return e.op == "-" and pure_int(e.operand) end
+  if t == "BinOp" then
+    if e.op == "+" or e.op == "-" or e.op == "*" then return pure_int(e.left) and pure_int(e.right) end
+    if e.op == "%" or e.op == "//" then
+      return e.right.tag == "Int" and e.right.value ~= 0 and pure_int(e.left)
+    end
+  end
+  return false
+end
+
+local function global_read(name)
+  if name:sub(1, 2) == "_D" then return "_D.undef(" .. lstr(name) .. ")" end
+  if is_lua_ident(name) and not needs_rename(name) then return name end
+  return "_ENV[" .. lstr(name) .. "]"
+end
+
+function G:read_name(node, name)
+  local l = self:lookup(name)
+  if l and not node._global then return l end
+  if l and is_lua_ident(name) and not needs_rename(name) then
+    return "_ENV." .. name -- a local of that name exists but cannot hold the value yet
+  end
+  return global_read(name)
+end
+
+-- ---------------------------------------------------------------------------
+-- Expressions
+
+local E = {}       -- tag -> function(G, e) -> string
+local expr
+
+expr = function(g, e)
+  local f = E[e.tag]
+  if not f then error("codegen: unknown expression tag " .. tostring(e.tag)) end
+  return f(g, e)
+end
+
+local function is_num(e)
+  if e.tag == "Int" or e.tag == "Float" then return true end
+  if e.tag == "UnOp" and e.op == "-" and (e.operand.tag == "Int" or e.operand.tag == "Float") then
+    return true
+  end
+  return false
+end
+local function numval(e)
+  if e.tag == "UnOp" then return -e.operand.value end
+  return e.value
+end
+
+local KNOWN_BOOL = { Compare = true, Bool = true }
+local function known_bool(e)
+  if KNOWN_BOOL[e.tag] then return true end
+  if e.tag == "UnOp" and e.op == "not" then return true end
+  if e.tag == "BoolOp" then return known_bool(e.left) and known_bool(e.right) end
+  return false
+end
+
+--- Never false or nil in Lua (so `c and X or Y` is safe).
+local function never_falsy(e)
+  local t = e.tag
+  return t == "String" or t == "Int" or t == "Float" or t == "FString" or t == "List"
+    or t == "Dict" or t == "Tuple" or t == "Set" or t == "ListComp" or t == "SetComp"
+    or t == "DictComp" or t == "Lambda" or t == "BinOp" or (t == "Bool" and e.value)
+end
+
+local function simple(s)
+  return s:match("^[%a_][%w_]*$") ~= nil or s:match("^%(%-?[%d.]+%)$") ~= nil
+    or s:match("^[%d.]+$") ~= nil
+end
+
+--- Condition context: a Lua boolean.
+local function cond(g, e)
+  if e.tag == "BoolOp" then
+    local pre = g:pre(e)
+    local l = cond(g, e.left)
+    local r = cond(g, e.right)
+    return pre .. "(" .. l .. " " .. e.op .. " " .. r .. ")"
+  end
+  local s = expr(g, e)
+  if known_bool(e) then return s end
+  return H("truth") .. "(" .. s .. ")"
+end
+C.cond = cond
+
+E.Name = function(g, e) return g:pre(e) .. g:read_name(e, e.name) end
+E.Scoped = function(g, e)
+  if e.scope == "local" then return g:pre(e) .. g:read_name(e, e.name) end
+  return g:pre(e) .. "_D.get(" .. lstr(e.scope .. ":" .. e.name) .. ")"
+end
+E.Int = function(g, e)
+  local s = numlit(e.value)
+  return g:pre(e) .. s
+end
+E.Float = E.Int
+E.String = function(g, e) return g:pre(e) .. lstr(e.value) end
+E.Bool = function(g, e) return g:pre(e) .. (e.value and "true" or "false") end
+E.None = function(g, e) return g:pre(e) .. "nil" end
+E.Placeholder = function(g, e) return g:pre(e) .. (g.pipe_cur or "nil") end
+
+E.FString = function(g, e)
+  local pre = g:pre(e)
+  local parts = {}
+  for _, p in ipairs(e.parts) do
+    if p.tag == "String" then
+      if p.value ~= "" then parts[#parts + 1] = lstr(p.value) end
+    else
+      local x = expr(g, p.expr)
+      if p.spec then
+        parts[#parts + 1] = "_D.fmt(" .. x .. ", " .. lstr(p.spec) .. ")"
+      else
+        parts[#parts + 1] = H("str") .. "(" .. x .. ")"
+      end
+    end
+  end
+  if #parts == 0 then return pre .. '""' end
+  if #parts == 1 and e.parts[1].tag == "String" then return pre .. parts[1] end
+  if #parts == 1 then return pre .. parts[1] end
+  return pre .. "(" .. concat(parts, " .. ") .. ")"
+end
+
+local function list_items(g, elts)
+  local t = {}
+  for i, x in ipairs(elts) do t[i] = expr(g, x) end
+  return concat(t, ", ")
+end
+
+E.List = function(g, e)
+  local pre = g:pre(e)
+  local items = list_items(g, e.elts)
+  if #e.elts == 0 then return pre .. H("L") .. "({n = 0})" end
+  return pre .. H("L") .. "({n = " .. #e.elts .. ", " .. items .. "})"
+end
+E.Tuple = function(g, e)
+  local pre = g:pre(e)
+  local items = list_items(g, e.elts)
+  if #e.elts == 0 then return pre .. "_D.T({n = 0})" end
+  return pre .. "_D.T({n = " .. #e.elts .. ", " .. items .. "})"
+end
+E.Set = function(g, e)
+  local pre = g:pre(e)
+  local items = list_items(g, e.elts)
+  return pre .. "_D.S({" .. items .. "}, " .. #e.elts .. ")"
+end
+E.Dict = function(g, e)
+  local pre = g:pre(e)
+  local t = {}
+  for i = 1, #e.keys do
+    t[#t + 1] = expr(g, e.keys[i])
+    t[#t + 1] = expr(g, e.values[i])
+  end
+  return pre .. "_D.D({" .. concat(t, ", ") .. "}, " .. #e.keys .. ")"
+end
+
+local ARITH_FN = { ["+"] = "add", ["-"] = "sub", ["*"] = "mul", ["/"] = "div",
+  ["//"] = "floordiv", ["%"] = "mod", ["**"] = "pow" }
+
+local function arith(op, l, r, lnode, rnode, fn, bothnum)
+  fn = fn or H(ARITH_FN[op])
+  if bothnum then
+    if op == "+" or op == "-" or op == "*" then return "(" .. l .. " " .. op .. " " .. r .. ")" end
+    if op == "/" or op == "//" or op == "%" then
+      if is_num(rnode) and numval(rnode) ~= 0 then return "(" .. l .. " " .. op .. " " .. r .. ")" end
+      if simple(r) and not r:find("\n") then
+        return "(" .. r .. " ~= 0 and " .. l .. " " .. op .. " " .. r .. " or " .. fn .. "(" .. l
+          .. ", " .. r .. "))"
+      end
+      return fn .. "(" .. l .. ", " .. r .. ")"
+    end
+    if op == "**" and is_num(rnode) and numval(rnode) == 2 and simple(l) and not l:find("\n") then
+      return "(" .. l .. " * " .. l .. ")"
+    end
+    return fn .. "(" .. l .. ", " .. r .. ")"
+  end
+  if op == "+" or op == "-" or op == "*" then
+    local ln, rn = is_num(lnode), is_num(rnode)
+    if ln and rn then return "(" .. l .. " " .. op .. " " .. r .. ")" end
+    if not l:find("\n") and not r:find("\n") then
+      if ln and simple(r) then
+        return "(" .. H("mt") .. "(" .. r .. ") and " .. l .. " " .. op .. " " .. r .. " or "
+          .. fn .. "(" .. l .. ", " .. r .. "))"
+      elseif rn and simple(l) then
+        return "(" .. H("mt") .. "(" .. l .. ") and " .. l .. " " .. op .. " " .. r .. " or "
+          .. fn .. "(" .. l .. ", " .. r .. "))"
+      elseif simple(l) and simple(r) then
+        return "(" .. H("mt") .. "(" .. l .. ") and " .. H("mt") .. "(" .. r .. ") and " .. l
+          .. " " .. op .. " " .. r .. " or " .. fn .. "(" .. l .. ", " .. r .. "))"
+      end
+    end
+  elseif (op == "/" or op == "//" or op == "%") and is_num(rnode) and numval(rnode) ~= 0
+    and simple(l) and not l:find("\n") then
+    return "(" .. H("mt") .. "(" .. l .. ") and " .. l .. " " .. op .. " " .. r .. " or "
+      .. fn .. "(" .. l .. ", " .. r .. "))"
+  end
+  return fn .. "(" .. l .. ", " .. r .. ")"
+end
+C.arith = arith
+
+E.BinOp = function(g, e)
+  local pre = g:pre(e)
+  local l = expr(g, e.left)
+  local r = expr(g, e.right)
+  return pre .. arith(e.op, l, r, e.left, e.right, nil, g:num(e.left) and g:num(e.right))
+end
+
+E.UnOp = function(g, e)
+  local pre = g:pre(e)
+  if e.op == "not" then
+    return pre .. "(not " .. cond(g, e.operand) .. ")"
+  end
+  local x = expr(g, e.operand)
+  if e.op == "-" then
+    if is_num(e.operand) or g:num(e.operand) then return pre .. "(- " .. x .. ")" end
+    if simple(x) then
+      return pre .. "(" .. H("mt") .. "(" .. x .. ") and - " .. x .. " or _D.neg(" .. x .. "))"
+    end
+    return pre .. "_D.neg(" .. x .. ")"
+  end
+  return pre .. "_D.pos(" .. x .. ")"
+end
+
+E.BoolOp = function(g, e)
+  local pre = g:pre(e)
+  if e.op == "or" then
+    if known_bool(e.left) then
+      local l = expr(g, e.left)
+      return pre .. "(" .. l .. " or " .. expr(g, e.right) .. ")"
+    end
+    local l = expr(g, e.left)
+    return pre .. "(_D.tv(" .. l .. ") or " .. expr(g, e.right) .. ")"
+  end
+  if known_bool(e.left) then
+    local l = expr(g, e.left)
+    return pre .. "(" .. l .. " and " .. expr(g, e.right) .. ")"
+  end
+  local l = expr(g, e.left)
+  return pre .. "_D.ae(_D.ap(" .. l .. ") and " .. expr(g, e.right) .. ")"
+end
+
+local function eqcode(g, l, r, ln, rn)
+  if ln.tag == "None" then return "(" .. r .. " == nil)" end
+  if rn.tag == "None" then return "(" .. l .. " == nil)" end
+  if ln.tag == "String" or rn.tag == "String" then return "(" .. l .. " == " .. r .. ")" end
+  local lit, other, onode
+  if is_num(rn) or rn.tag == "Bool" then lit, other, onode = rn, l, ln
+  elseif is_num(ln) or ln.tag == "Bool" then lit, other, onode = ln, r, rn end
+  if lit then
+    local v = lit.tag == "Bool" and lit.value or numval(lit)
+    local alt
+    if v == 0 then alt = "false" elseif v == 1 then alt = "true"
+    elseif v == true then alt = "1" elseif v == false then alt = "0" end
+    local litcode = lit == rn and r or l
+    if alt == nil then return "(" .. l .. " == " .. r .. ")" end
+    if (onode.tag == "BinOp" or g:num(onode)) and lit.tag ~= "Bool" then
+      return "(" .. l .. " == " .. r .. ")"
+    end
+    if known_bool(onode) and (v == true or v == false) then
+      return "(" .. other .. " == " .. litcode .. ")"
+    end
+    if simple(other) and not other:find("\n") then
+      return "(" .. other .. " == " .. litcode .. " or " .. other .. " == " .. alt .. ")"
+    end
+  end
+  return H("eq") .. "(" .. l .. ", " .. r .. ")"
+end
+
+E.Compare = function(g, e)
+  local pre = g:pre(e)
+  local op = e.op
+  local l = expr(g, e.left)
+  local r = expr(g, e.right)
+  if op == "<" or op == ">" or op == "<=" or op == ">=" then
+    if known_bool(e.left) then l = "_D.b2i(" .. l .. ")" end
+    if known_bool(e.right) then r = "_D.b2i(" .. r .. ")" end
+    return pre .. "(" .. l .. " " .. op .. " " .. r .. ")"
+  elseif op == "==" then return pre .. eqcode(g, l, r, e.left, e.right)
+  elseif op == "!=" then return pre .. "(not " .. eqcode(g, l, r, e.left, e.right) .. ")"
+  elseif op == "in" then return pre .. "_D.isin(" .. l .. ", " .. r .. ")"
+  elseif op == "not in" then return pre .. "(not _D.isin(" .. l .. ", " .. r .. "))"
+  elseif op == "is" or op == "is not" then
+    local c
+    if e.right.tag == "None" then c = "(" .. l .. " == nil)"
+    elseif e.left.tag == "None" then c = "(" .. r .. " == nil)"
+    else c = "_D.is(" .. l .. ", " .. r .. ")" end
+    if op == "is not" then c = "(not " .. c .. ")" end
+    return pre .. c
+  end
+  error("codegen: unknown comparison " .. tostring(op))
+end
+
+E.IfExp = function(g, e)
+  local pre = g:pre(e)
+  local t = cond(g, e.test)
+  local b = expr(g, e.body)
+  local o = expr(g, e.orelse)
+  if never_falsy(e.body) then
+    return pre .. "(" .. t .. " and " .. b .. " or " .. o .. ")"
+  end
+  return pre .. "(function() if " .. t .. " then return " .. b .. " end return " .. o .. " end)()"
+end
+
+--- Arguments of a call: "a, b" or "_DK, {[0] = n, a, b, k = v}".
+local function callargs(g, e)
+  local pos = {}
+  for i, a in ipairs(e.args) do pos[i] = expr(g, a) end
+  if #e.kwargs == 0 then return concat(pos, ", ") end
+  local parts = {}
+  if #pos > 0 then parts[1] = "[0] = " .. #pos end
+  for _, p in ipairs(pos) do parts[#parts + 1] = p end
+  for _, k in ipairs(e.kwargs) do
+    local pk = g:pre(k)
+    parts[#parts + 1] = pk .. key(k.name) .. expr(g, k.value)
+  end
+  return H("K") .. ", {" .. concat(parts, ", ") .. "}"
+end
+
+-- methods with a runtime fast path `_D.m_NAME(o, args)`: {min args, max args}
+local FAST_METHOD = { append = { 1, 1 }, get = { 1, 2 }, items = { 0, 0 }, keys = { 0, 0 },
+  values = { 0, 0 }, upper = { 0, 0 }, lower = { 0, 0 }, strip = { 0, 0 }, startswith = { 1, 1 },
+  endswith = { 1, 1 }, join = { 1, 1 }, add = { 1, 1 }, pop = { 0, 1 }, split = { 0, 1 },
+  replace = { 2, 2 } }
+
+E.Call = function(g, e)
+  local pre = g:pre(e)
+  local f = e.func
+  if f.tag == "Attr" then
+    local o = expr(g, f.obj)
+    local spec = #e.kwargs == 0 and FAST_METHOD[f.name]
+    if f.name == "get" and spec and #e.args >= 1 and g:kind(f.obj, "dict") and simple(o)
+      and (e.args[1].tag == "Name" or e.args[1].tag == "String" or e.args[1].tag == "Int") then
+      local k = expr(g, e.args[1])
+      local d = e.args[2] and expr(g, e.args[2]) or "nil"
+      if not (o .. k):find("\n") then
+        return pre .. "(" .. o .. ".i[" .. k .. "] and " .. o .. ".v[" .. o .. ".i[" .. k .. "]] or "
+          .. H("m_get") .. "(" .. o .. ", " .. k .. ", " .. d .. "))"
+      end
+      return pre .. H("m_get") .. "(" .. o .. ", " .. k .. ", " .. d .. ")"
+    end
+    if spec and #e.args >= spec[1] and #e.args <= spec[2] then
+      local a = callargs(g, e)
+      return pre .. H("m_" .. f.name) .. "(" .. o .. (a ~= "" and ", " .. a or "") .. ")"
+    end
+    local a = callargs(g, e)
+    return pre .. H("cm") .. "(" .. o .. ", " .. lstr(f.name) .. (a ~= "" and ", " .. a or "") .. ")"
+  end
+  if f.tag == "Name" and f.name == "len" and f._global and not g:lookup("len") and #e.args == 1
+    and #e.kwargs == 0 and g:kind(e.args[1], "list") then
+    local o = expr(g, e.args[1])
+    if simple(o) then return pre .. g:pre(f) .. o .. ".n" end
+    return pre .. "len(" .. o .. ")"
+  end
+  local fs = expr(g, f)
+  if not (fs:match("^[%a_][%w_%.]*$") or fs:match("%)$") or fs:match("%]$")) or f.tag == "Lambda" then
+    fs = "(" .. fs .. ")"
+  end
+  if #e.kwargs > 0 and f.tag == "Name" and not f._global then
+    local mapped = g:static_args(e, f.name)
+    if mapped then return pre .. fs .. "(" .. mapped .. ")" end
+  end
+  return pre .. fs .. "(" .. callargs(g, e) .. ")"
+end
+
+--- Keyword call to a def or struct known at compile time (assigned once, undecorated):
+-- keywords become positions, when that keeps Python's evaluation order.
+function G:static_args(e, name)
+  local s = self.scope
+  while s and not s.sc.locals[name] do s = s.parent end
+  if not s then return nil end
+  local node = s.sc.static[name]
+  if not node then return nil end
+  local pnames = {}
+  if node.tag == "StructDef" then
+    for i, f in ipairs(node.fields) do pnames[i] = f.name end
+  else
+    if node.receiver then pnames[1] = node.receiver.name end
+    for _, p in ipairs(node.params) do pnames[#pnames + 1] = p.name end
+  end
+  local index = {}
+  for i, n in ipairs(pnames) do index[n] = i end
+  local last = #e.args
+  if last > #pnames then return nil end
+  local slots = {}
+  for _, k in ipairs(e.kwargs) do
+    local i = index[k.name]
+    if not i or i <= last then return nil end
+    slots[i] = k
+    last = i
+  end
+  local parts = {}
+  for i, a in ipairs(e.args) do parts[i] = expr(self, a) end
+  for i = #e.args + 1, last do
+    local k = slots[i]
+    if k then parts[i] = self:pre(k) .. expr(self, k.value) else parts[i] = "nil" end
+  end
+  return concat(parts, ", ")
+end
+
+E.Attr = function(g, e)
+  local pre = g:pre(e)
+  return pre .. H("ga") .. "(" .. expr(g, e.obj) .. ", " .. lstr(e.name) .. ")"
+end
+
+local function opt(g, e)
+  if e == nil then return "nil" end
+  return expr(g, e)
+end
+
+E.Index = function(g, e)
+  local pre = g:pre(e)
+  local o = expr(g, e.obj)
+  local ix = e.index
+  if ix.tag == "Slice" then
+    local lo = opt(g, ix.lower)
+    local hi = opt(g, ix.upper)
+    local st = opt(g, ix.step)
+    return pre .. "_D.slice(" .. o .. ", " .. lo .. ", " .. hi .. ", " .. st .. ")"
+  end
+  local k = expr(g, ix)
+  if g:kind(e.obj, "list") and g:kind(ix, "int") and simple(o) and pure_int(ix)
+    and not (o .. k):find("\n") then
+    return pre .. "((" .. k .. " >= 0 and " .. k .. " < " .. o .. ".n and " .. o .. "[" .. k
+      .. " + 1]) or " .. H("gi") .. "(" .. o .. ", " .. k .. "))"
+  end
+  return pre .. H("gi") .. "(" .. o .. ", " .. k .. ")"
+end
+E.Slice = function(g, e)
+  return g:pre(e) .. "_D.badslice()"
+end
+
+--- Function header text: params, keyword prologue, defaults, locals.
+-- defaults: list of {lua param name, default code}
+local function func_header(g, params, sc, defcodes)
+  local names = {}
+  for i, p in ipairs(params) do names[i] = luaname(p.name) end
+  local plist = concat(names, ", ")
+  if #params == 1 then plist = plist .. ", _Dkw" end
+  local t = { "function(" .. plist .. ")" }
+  if #params >= 1 then
+    local kwvar = #params == 1 and "_Dkw" or names[2]
+    local b = { " if " .. names[1] .. " == " .. H("K") .. " then local _Dw = " .. kwvar }
+    for i, p in ipairs(params) do
+      local k = is_lua_ident(p.name) and ("_Dw." .. p.name) or ("_Dw[" .. lstr(p.name) .. "]")
+      b[#b + 1] = " " .. names[i] .. " = " .. k .. " if " .. names[i] .. " == nil then "
+        .. names[i] .. " = _Dw[" .. i .. "] end"
+    end
+    b[#b + 1] = " end"
+    t[#t + 1] = concat(b)
+  end
+  for i = 1, #params do
+    if defcodes[i] then
+      t[#t + 1] = " if " .. names[i] .. " == nil then " .. names[i] .. " = " .. defcodes[i] .. " end"
+    end
+  end
+  -- locals
+  local pset = {}
+  for _, p in ipairs(params) do pset[p.name] = true end
+  local inits, plain = {}, {}
+  for _, n in ipairs(sc.order) do
+    if not pset[n] then
+      if sc.init[n] then inits[#inits + 1] = n else plain[#plain + 1] = n end
+    end
+  end
+  for _, n in ipairs(inits) do
+    local outer = (g.scope.parent and g:lookup(n, g.scope.parent)) or global_read(n)
+    t[#t + 1] = " local " .. luaname(n) .. " = " .. outer
+  end
+  if #plain > 0 then
+    local ln = {}
+    for i, n in ipairs(plain) do ln[i] = luaname(n) end
+    t[#t + 1] = " local " .. concat(ln, ", ")
+  end
+  return concat(t)
+end
+
+local CONST = { Int = true, Float = true, String = true, Bool = true, None = true }
+
+--- Default values: constants inline, others in `_DdN` locals of an enclosing do-block.
+-- Returns defcodes (by param index) and the prefix "local _Dd1, _Dd2 = a, b" or nil.
+local function defaults(g, params)
+  local defcodes, dnames, dvals = {}, {}, {}
+  for i, p in ipairs(params) do
+    if p.default then
+      local code = expr(g, p.default)
+      if CONST[p.default.tag] or (is_num(p.default)) then
+        defcodes[i] = code
+      else
+        local dn = "_Dd" .. g:id()
+        dnames[#dnames + 1] = dn
+        dvals[#dvals + 1] = code
+        defcodes[i] = dn
+      end
+    end
+  end
+  if #dnames == 0 then return defcodes, nil end
+  return defcodes, "local " .. concat(dnames, ", ") .. " = " .. concat(dvals, ", ")
+end
+
+E.Lambda = function(g, e)
+  local pre = g:pre(e)
+  local params = {}
+  if e.receiver then params[1] = e.receiver end
+  for _, p in ipairs(e.params) do params[#params + 1] = p end
+  local defcodes, dprefix = defaults(g, params)
+  g:push_scope(e._scope)
+  local saved = g.fn
+  g.fn = { closure = 0, tries = {} }
+  local head = func_header(g, params, e._scope, defcodes)
+  local body = expr(g, e.body)
+  g.fn = saved
+  g:pop_scope()
+  local f = head .. " return " .. body .. " end"
+  if dprefix then
+    return pre .. "(function() " .. dprefix .. " return " .. f .. " end)()"
+  end
+  return pre .. "(" .. f .. ")"
+end
+
+--- Comprehension loop header and target binding; returns "for ... do <bind>" and closer.
+local function comp_loop(_, e, itercode)
+  local sc = e._scope
+  local names = {}
+  for i, t in ipairs(e.targets) do names[i] = luaname(t.name) end
+  local it = e.iter
+  if not e.unpack and #e.targets == 1 and it.tag == "Call" and it.func.tag == "Name"
+    and it.func.name == "range" and it.func._global and #it.kwargs == 0 and #it.args >= 1
+    and #it.args <= 2 then
+    return nil
+  end
+  local _ = sc
+  if e.unpack then
+    return "local _Ds = " .. H("seq") .. "(" .. itercode .. ") for _Di = 1, _Ds.n do local "
+      .. concat(names, ", ")
+      .. " = _D.unpack(_Ds[_Di], " .. #names .. ")"
+  end
+  return "local _Ds = " .. H("seq") .. "(" .. itercode .. ") for _Di = 1, _Ds.n do local " .. names[1]
+    .. " = _Ds[_Di]"
+end
+
+local function comprehension(g, e, init, addcode)
+  local pre = g:pre(e)
+  local it = e.iter
+  local head
+  -- range fast path
+  if not e.unpack and #e.targets == 1 and it.tag == "Call" and it.func.tag == "Name"
+    and it.func.name == "range" and it.func._global and #it.kwargs == 0 and #it.args >= 1
+    and #it.args <= 2 then
+    local a1 = expr(g, it.args[1])
+    local a2 = it.args[2] and expr(g, it.args[2])
+    local lo, hi
+    if a2 then lo, hi = "_D.rint(" .. a1 .. ")", "_D.rint(" .. a2 .. ") - 1"
+    else lo, hi = "0", "_D.rint(" .. a1 .. ") - 1" end
+    g:push_scope(e._scope)
+    head = "for " .. luaname(e.targets[1].name) .. " = " .. lo .. ", " .. hi .. " do"
+  else
+    local itercode = expr(g, it)
+    g:push_scope(e._scope)
+    head = comp_loop(g, e, itercode)
+  end
+  local c = e.cond and cond(g, e.cond)
+  local body = addcode(g)
+  g:pop_scope()
+  local inner = c and (" if " .. c .. " then " .. body .. " end") or (" " .. body)
+  return pre .. "(function() local _Dr = " .. init .. " " .. head .. inner .. " end return _Dr end)()"
+end
+
+E.ListComp = function(g, e)
+  return comprehension(g, e, H("L") .. "({n = 0})", function(gg)
+    return "local _Dn = _Dr.n + 1 _Dr[_Dn] = " .. expr(gg, e.elt) .. " _Dr.n = _Dn"
+  end)
+end
+E.SetComp = function(g, e)
+  return comprehension(g, e, "_D.S({}, 0)", function(gg)
+    return "_D.sadd(_Dr, " .. expr(gg, e.elt) .. ")"
+  end)
+end
+E.DictComp = function(g, e)
+  return comprehension(g, e, "_D.D({}, 0)", function(gg)
+    local k = expr(gg, e.key)
+    return "_D.dset(_Dr, " .. k .. ", " .. expr(gg, e.value) .. ")"
+  end)
+end
+
+-- ---------------------------------------------------------------------------
+-- Statements
+
+local S = {}
+local block
+
+local function stmt(g, s, last)
+  local f = S[s.tag]
+  if not f then error("codegen: unknown statement tag " .. tostring(s.tag)) end
+  g:nl(s.line)
+  f(g, s, last)
+end
+
+block = function(g, body)
+  for i, s in ipairs(body) do stmt(g, s, i == #body) end
+end
+
+--- Emits a statement string, guarding a leading "(" against call ambiguity.
+local function out(g, code)
+  if code:match("^%s*%(") then g:emit(" ;" .. code) else g:emit(" " .. code) end
+end
+
+--- Assignment of Lua expression `v` to Dana target node t.
+local function assign_code(g, t, v)
+  local tag = t.tag
+  if tag == "Name" or (tag == "Scoped" and t.scope == "local") then
+    local l = g:lookup(t.name)
+    if not l then error("codegen: unbound assignment target " .. t.name) end
+    return g:pre(t) .. l .. " = " .. v
+  elseif tag == "Scoped" then
+    return g:pre(t) .. "_D.set(" .. lstr(t.scope .. ":" .. t.name) .. ", " .. v .. ")"
+  elseif tag == "Attr" then
+    local pre = g:pre(t)
+    return pre .. "_D.sa(" .. expr(g, t.obj) .. ", " .. lstr(t.name) .. ", " .. v .. ")"
+  elseif tag == "Index" then
+    local pre = g:pre(t)
+    local o = expr(g, t.obj)
+    local ix = t.index
+    if ix.tag == "Slice" then
+      local lo = opt(g, ix.lower)
+      local hi = opt(g, ix.upper)
+      local st = opt(g, ix.step)
+      return pre .. "_D.setslice(" .. o .. ", " .. lo .. ", " .. hi .. ", " .. st .. ", " .. v .. ")"
+    end
+    return pre .. H("si") .. "(" .. o .. ", " .. expr(g, ix) .. ", " .. v .. ")"
+  end
+  error("codegen: bad assignment target " .. tostring(tag))
+end
+
+--- Assigning a plain Lua name-valued expression to a Dana local name.
+local function assign_name(g, name, v)
+  local l = g:lookup(name)
+  return l .. " = " .. v
+end
+
+--- For `x = A op B` / `return A op B` with complex operands: Lua code that binds the
+-- operands to temporaries (in evaluation order) and the inline-checked operation on them,
+-- or nil when there is nothing to gain.
+local function hoisted_binop(g, e)
+  if e.tag ~= "BinOp" or not (e.op == "+" or e.op == "-" or e.op == "*") then return nil end
+  if g:num(e.left) and g:num(e.right) then return nil end
+  local lt, rt = e.left.tag, e.right.tag
+  if lt == "String" or lt == "FString" or rt == "String" or rt == "FString" or lt == "List"
+    or rt == "List" then
+    return nil
+  end
+  local pre = g:pre(e)
+  local l = expr(g, e.left)
+  local r = expr(g, e.right)
+  local binds, names = {}, {}
+  local ln, rn = l, r
+  if not simple(l) or l:find("\n") then
+    binds[#binds + 1] = l; names[#names + 1] = "_Dt1"; ln = "_Dt1"
+  end
+  if not simple(r) or r:find("\n") then
+    binds[#binds + 1] = r; names[#names + 1] = "_Dt2"; rn = "_Dt2"
+  end
+  local fake = { tag = "Name" }
+  local code = arith(e.op, ln, rn, is_num(e.left) and e.left or fake, is_num(e.right) and e.right or fake)
+  if #binds == 0 then return nil, pre .. code end
+  return pre .. "local " .. concat(names, ", ") .. " = " .. concat(binds, ", "), code
+end
+
+S.Assign = function(g, s)
+  -- value first in generation order would break alignment for targets on the same line;
+  -- targets are simple, so generate the target's parts first (output order).
+  if s.target.tag == "Name" or s.target.tag == "Scoped" then
+    local l = g:lookup(s.target.name)
+    if s.target.tag == "Scoped" and s.target.scope ~= "local" then
+      g:emit(" _D.set(" .. lstr(s.target.scope .. ":" .. s.target.name) .. ", " .. expr(g, s.value)
+        .. ")")
+      return
+    end
+    local hb, hc = hoisted_binop(g, s.value)
+    if hb then
+      g:emit(" do " .. hb .. " " .. l .. " = " .. hc .. " end")
+    elseif hc then
+      g:emit(" " .. l .. " = " .. hc)
+    else
+      g:emit(" " .. l .. " = " .. expr(g, s.value))
+    end
+    return
+  end
+  -- attribute / item targets: object and key are generated before the value
+  local t = s.target
+  if t.tag == "Index" and t.index.tag ~= "Slice"
+    and ((g:kind(t.obj, "dict") and (t.index.tag == "Name" or t.index.tag == "String"))
+      or (g:kind(t.obj, "list") and g:kind(t.index, "int") and t.index.tag == "Name")) then
+    local hb, hc = hoisted_binop(g, s.value)
+    local v = hc or expr(g, s.value)
+    local o = expr(g, t.obj)
+    local k = expr(g, t.index)
+    if simple(o) and not (o .. k):find("\n") then
+      local fast
+      if g:kind(t.obj, "dict") then
+        fast = "local _Dj = " .. o .. ".i[" .. k .. "] if _Dj and not " .. H("ST") .. ".owned then "
+          .. o .. ".v[_Dj] = _Dv"
+      else
+        fast = "if " .. k .. " >= 0 and " .. k .. " < " .. o .. ".n and not " .. H("ST")
+          .. ".owned then " .. o .. "[" .. k .. " + 1] = _Dv"
+      end
+      g:emit(" do " .. (hb and (hb .. " ") or "") .. "local _Dv = " .. v .. " " .. fast .. " else "
+        .. H("si") .. "(" .. o .. ", " .. k .. ", _Dv) end end")
+      return
+    end
+    g:emit(" do " .. (hb and (hb .. " ") or "") .. H("si") .. "(" .. o .. ", " .. k .. ", " .. v
+      .. ") end")
+    return
+  end
+  if t.tag == "Index" and t.index.tag ~= "Slice" and s.value.tag == "BinOp" then
+    local hb, hc = hoisted_binop(g, s.value)
+    if hb then
+      local o = expr(g, t.obj)
+      local k = expr(g, t.index)
+      g:emit(" do " .. hb .. " " .. H("si") .. "(" .. o .. ", " .. k .. ", " .. hc .. ") end")
+      return
+    elseif hc then
+      local o = expr(g, t.obj)
+      local k = expr(g, t.index)
+      g:emit(" " .. H("si") .. "(" .. o .. ", " .. k .. ", " .. hc .. ")")
+      return
+    end
+  end
+  if t.tag == "Attr" then
+    local o = expr(g, t.obj)
+    g:emit(" _D.sa(" .. o .. ", " .. lstr(t.name) .. ", " .. expr(g, s.value) .. ")")
+  elseif t.tag == "Index" then
+    local o = expr(g, t.obj)
+    local ix = t.index
+    if ix.tag == "Slice" then
+      local lo = opt(g, ix.lower)
+      local hi = opt(g, ix.upper)
+      local st = opt(g, ix.step)
+      g:emit(" _D.setslice(" .. o .. ", " .. lo .. ", " .. hi .. ", " .. st .. ", "
+        .. expr(g, s.value) .. ")")
+    else
+      local k = expr(g, ix)
+      g:emit(" " .. H("si") .. "(" .. o .. ", " .. k .. ", " .. expr(g, s.value) .. ")")
+    end
+  else
+    g:emit(" " .. assign_code(g, t, expr(g, s.value)))
+  end
+end
+
+local function typestr(t)
+  if t == nil then return "any" end
+  if t.tag == "Union" then
+    local p = {}
+    for i, x in ipairs(t.types) do p[i] = typestr(x) end
+    return concat(p, "|")
+  end
+  return t.name
+end
+C.typestr = typestr
+
+local function target_label(t)
+  if t.tag == "Scoped" then return t.scope .. ":" .. t.name end
+  if t.tag == "Name" then return t.name end
+  if t.tag == "Attr" then return t.name end
+  return "item"
+end
+
+S.TypedAssign = function(g, s)
+  local ty = typestr(s.type)
+  local label = target_label(s.target)
+  local t = s.target
+  if t.tag == "Name" or t.tag == "Scoped" then
+    local v = "_D.coerce(" .. expr(g, s.value) .. ", " .. lstr(ty) .. ", " .. lstr(label) .. ")"
+    g:emit(" " .. assign_code(g, t, v))
+    return
+  end
+  local tmpv
+  -- attribute/index: generate object parts first via assign_code ordering
+  tmpv = "_D.coerce(" .. expr(g, s.value) .. ", " .. lstr(ty) .. ", " .. lstr(label) .. ")"
+  g:emit(" " .. assign_code(g, t, tmpv))
+end
+
+local AUG_FN = { ["+"] = "iadd", ["-"] = "sub", ["*"] = "mul", ["/"] = "div" }
+
+S.AugAssign = function(g, s)
+  local t = s.target
+  local op = s.op
+  local fn = op == "+" and "_D.iadd" or H(AUG_FN[op] or ARITH_FN[op])
+  if op == "/" then fn = "_D.div" end
+  if t.tag == "Name" or (t.tag == "Scoped" and t.scope == "local") then
+    local cur = g:read_name(t, t.name)
+    local l = g:lookup(t.name)
+    local v = expr(g, s.value)
+    local fake = { tag = "Name" }
+    local bothnum = g:num(t) and g:num(s.value) and not t._global
+    if bothnum then fn = H(ARITH_FN[op]) end
+    if not bothnum and (op == "+" or op == "-" or op == "*") and not is_num(s.value)
+      and (not simple(v) or v:find("\n")) and simple(cur) then
+      g:emit(" do local _Dt2 = " .. v .. " " .. l .. " = " .. arith(op, cur, "_Dt2", fake, fake, fn)
+        .. " end")
+      return
+    end
+    g:emit(" " .. l .. " = " .. arith(op, cur, v, fake, s.value, fn, bothnum))
+  elseif t.tag == "Scoped" then
+    local k = lstr(t.scope .. ":" .. t.name)
+    g:emit(" _D.set(" .. k .. ", " .. fn .. "(_D.get(" .. k .. "), " .. expr(g, s.value) .. "))")
+  elseif t.tag == "Attr" then
+    local o = expr(g, t.obj)
+    local k = lstr(t.name)
+    g:emit(" do local _Do = " .. o .. " _D.sa(_Do, " .. k .. ", " .. fn .. "(" .. H("ga")
+      .. "(_Do, " .. k .. "), " .. expr(g, s.value) .. ")) end")
+  elseif t.tag == "Index" then
+    local o = expr(g, t.obj)
+    if t.index.tag == "Slice" then error("codegen: augmented slice assignment") end
+    local k = expr(g, t.index)
+    g:emit(" do local _Do, _Dk = " .. o .. ", " .. k .. " " .. H("si") .. "(_Do, _Dk, " .. fn
+      .. "(" .. H("gi") .. "(_Do, _Dk), " .. expr(g, s.value) .. ")) end")
+  end
+end
+
+local function is_call(e) return e.tag == "Call" end
+
+--- `xs.append(v)` as a statement, inline for lists (no call).
+local function append_stmt(g, e)
+  local f = e.func
+  if not (f and f.tag == "Attr" and f.name == "append" and #e.args == 1 and #e.kwargs == 0) then
+    return nil
+  end
+  local pre = g:pre(e)
+  local o = expr(g, f.obj)
+  local v = expr(g, e.args[1])
+  if not simple(o) or o:find("\n") or v:find("\n") then
+    return pre .. H("m_append") .. "(" .. o .. ", " .. v .. ")"
+  end
+  local check = g:kind(f.obj, "list") and "" or (H("gm") .. "(" .. o .. ") == \"list\" and ")
+  return pre .. "if " .. check .. "not " .. H("ST") .. ".owned then local _Dn = "
+    .. o .. ".n + 1 " .. o .. "[_Dn] = " .. v .. " " .. o .. ".n = _Dn else " .. H("m_append") .. "(" .. o
+    .. ", " .. v .. ") end"
+end
+
+S.ExprStmt = function(g, s)
+  local e = s.expr
+  if e.tag == "Call" then
+    local code = append_stmt(g, e)
+    if code then
+      if code:find("^%s*if ") or code:find("^\n*if ") then
+        g:emit(" " .. code .. (g.fn.module and " _Dr = nil" or ""))
+      elseif g.fn.module then
+        g:emit(" _Dr = " .. code)
+      else
+        out(g, code)
+      end
+      return
+    end
+  end
+  if g.fn.module then
+    g:emit(" _Dr = " .. expr(g, e))
+    return
+  end
+  if e.tag == "String" then return end
+  if is_call(e) then
+    out(g, expr(g, e))
+  else
+    g:emit(" do local _ = " .. expr(g, e) .. " end")
+  end
+end
+
+S.Pass = function() end
+
+--- `return code` honouring try closures.
+local function ret_code(g, code)
+  if g.fn.closure > 0 then
+    g.fn.tries[g.fn.closure].ret = true
+    return "return 1, " .. code
+  end
+  if code:find("%)$") then return "return (" .. code .. ")" end -- no tail call: keeps the line
+  return "return " .. code
+end
+
+S.Return = function(g, s, last)
+  if s.value then
+    local hb, hc = hoisted_binop(g, s.value)
+    if hb then
+      g:emit(" do " .. hb .. " " .. ret_code(g, hc) .. " end")
+      return
+    elseif hc then
+      local r = ret_code(g, hc)
+      if last then g:emit(" " .. r) else g:emit(" do " .. r .. " end") end
+      return
+    end
+  end
+  local v = s.value and expr(g, s.value) or "nil"
+  local r = ret_code(g, v)
+  if last then g:emit(" " .. r) else g:emit(" do " .. r .. " end") end
+end
+
+local function loop_jump(g, kind)
+  local lp = g.loops[#g.loops]
+  if not lp then error("codegen: '" .. kind .. "' outside loop") end
+  if lp.closure == g.fn.closure then
+    if kind == "break" then return "break" end
+    lp.cont = true
+    return "goto " .. lp.label
+  end
+  local t = g.fn.tries[g.fn.closure]
+  if kind == "break" then t.brk = true; return "return 2" end
+  t.cont = true
+  lp.cont = true
+  return "return 3"
+end
+
+S.Break = function(g, _, last)
+  local c = loop_jump(g, "break")
+  if c:match("^return") and not last then c = "do " .. c .. " end" end
+  g:emit(" " .. c)
+end
+S.Continue = function(g, _, last)
+  local c = loop_jump(g, "continue")
+  if c:match("^return") and not last then c = "do " .. c .. " end" end
+  g:emit(" " .. c)
+end
+
+S.Assert = function(g, s)
+  local c = cond(g, s.test)
+  if s.msg then
+    g:emit(" if not " .. c .. " then _D.afail(" .. expr(g, s.msg) .. ", true) end")
+  else
+    g:emit(" if not " .. c .. " then _D.afail() end")
+  end
+end
+
+S.Raise = function(g, s)
+  if not s.exc then
+    local h = g.handlers[#g.handlers]
+    if h then g:emit(" _D.reraise(" .. h .. ")")
+    else g:emit(' _D.raise(_D.RuntimeError("No active exception to reraise"))') end
+    return
+  end
+  local x = expr(g, s.exc)
+  if s.cause then
+    g:emit(" _D.raise(" .. x .. ", " .. expr(g, s.cause) .. ")")
+  else
+    g:emit(" _D.raise(" .. x .. ")")
+  end
+end
+
+S.If = function(g, s)
+  g:emit(" if " .. cond(g, s.test) .. " then")
+  block(g, s.body)
+  for _, e in ipairs(s.elifs) do
+    g:nl(e.line)
+    g:emit(" elseif " .. cond(g, e.test) .. " then")
+    block(g, e.body)
+  end
+  if s.orelse then
+    g:nl(s.orelse.line)
+    g:emit(" else")
+    block(g, s.orelse.body)
+  end
+  g:emit(" end")
+end
+
+--- Does body contain a `continue` for the loop owning it (not nested loops/defs)?
+local function has_continue(body)
+  for _, s in ipairs(body) do
+    local t = s.tag
+    if t == "Continue" then return true end
+    if t == "If" then
+      if has_continue(s.body) then return true end
+      for _, e in ipairs(s.elifs) do if has_continue(e.body) then return true end end
+      if s.orelse and has_continue(s.orelse.body) then return true end
+    elseif t == "Try" then
+      if has_continue(s.body) then return true end
+      for _, h in ipairs(s.handlers) do if has_continue(h.body) then return true end end
+      if s.finalbody and has_continue(s.finalbody.body) then return true end
+    elseif t == "With" then
+      if has_continue(s.body) then return true end
+    end
+  end
+  return false
+end
+
+local function loop_body(g, body)
+  local label = "_Dc" .. g:id()
+  local lp = { label = label, closure = g.fn.closure }
+  g.loops[#g.loops + 1] = lp
+  local wrap = has_continue(body)
+  if wrap then g:emit(" do") end
+  block(g, body)
+  if wrap then g:emit(" end ::" .. label .. "::") end
+  g.loops[#g.loops] = nil
+end
+
+S.While = function(g, s)
+  g:emit(" while " .. cond(g, s.test) .. " do")
+  loop_body(g, s.body)
+  g:emit(" end")
+end
+
+local function is_builtin_range(e)
+  return e.tag == "Call" and e.func.tag == "Name" and e.func.name == "range" and e.func._global
+    and #e.kwargs == 0 and #e.args >= 1 and #e.args <= 3
+end
+
+S.For = function(g, s)
+  local it = s.iter
+  local id = g:id()
+  local bind
+  if not s.unpack and #s.targets == 1 and is_builtin_range(it) then
+    local a = {}
+    for i, x in ipairs(it.args) do a[i] = expr(g, x) end
+    local iv = "_Di" .. id
+    local lo, hi, step
+    local function ri(code, node)
+      if node.tag == "Int" then return code end
+      return "_D.rint(" .. code .. ")"
+    end
+    if #a == 1 then
+      lo = "0"
+      hi = it.args[1].tag == "Int" and numlit(it.args[1].value - 1) or (ri(a[1], it.args[1]) .. " - 1")
+    elseif #a == 2 then
+      lo = ri(a[1], it.args[1])
+      hi = it.args[2].tag == "Int" and numlit(it.args[2].value - 1) or (ri(a[2], it.args[2]) .. " - 1")
+    else
+      lo = ri(a[1], it.args[1])
+      local sn = it.args[3]
+      if is_num(sn) and math.type(numval(sn)) == "integer" and numval(sn) ~= 0 then
+        step = a[3]
+        hi = ri(a[2], it.args[2]) .. (numval(sn) > 0 and " - 1" or " + 1")
+      else
+        step = "_D.rint(" .. a[3] .. ")"
+        hi = "_D.rlast(" .. ri(a[2], it.args[2]) .. ", " .. a[3] .. ")"
+      end
+    end
+    g:emit(" for " .. iv .. " = " .. lo .. ", " .. hi .. (step and (", " .. step) or "") .. " do "
+      .. assign_name(g, s.targets[1].name, iv))
+    loop_body(g, s.body)
+    g:emit(" end")
+    return
+  end
+  if s.unpack and #s.targets == 2 and it.tag == "Call" and it.func.tag == "Attr"
+    and it.func.name == "items" and #it.args == 0 and #it.kwargs == 0 then
+    local o = expr(g, it.func.obj)
+    local k, v = "_Dk" .. id, "_Dv" .. id
+    g:emit(" for _, " .. k .. ", " .. v .. " in _D.items2(" .. o .. ") do "
+      .. g:lookup(s.targets[1].name) .. ", " .. g:lookup(s.targets[2].name) .. " = " .. k .. ", " .. v)
+    loop_body(g, s.body)
+    g:emit(" end")
+    return
+  end
+  local itc = expr(g, it)
+  local v = "_Dv" .. id
+  if s.unpack then
+    local ls = {}
+    for i, t in ipairs(s.targets) do ls[i] = g:lookup(t.name) end
+    bind = concat(ls, ", ") .. " = _D.unpack(" .. v .. ", " .. #s.targets .. ")"
+  else
+    bind = assign_name(g, s.targets[1].name, v)
+  end
+  local sq, ix = "_Ds" .. id, "_Di" .. id
+  g:emit(" do local " .. sq .. " = " .. H("seq") .. "(" .. itc .. ") local " .. ix .. " = 0 while true do "
+    .. ix .. " = " .. ix .. " + 1 if " .. ix .. " > " .. sq .. ".n then break end local " .. v
+    .. " = " .. sq .. "[" .. ix .. "] " .. bind)
+  loop_body(g, s.body)
+  g:emit(" end end")
+end
+
+local function exc_names(h)
+  local t = {}
+  for i, x in ipairs(h.types) do
+    local n
+    if x.tag == "Name" then n = x.name
+    elseif x.tag == "Attr" then n = x.name
+    elseif x.tag == "Tuple" then
+      for _, y in ipairs(x.elts) do t[#t + 1] = lstr(y.name or "?") end
+    end
+    if n then t[#t + 1] = lstr(n) end
+    local _ = i
+  end
+  return t
+end
+
+local function flow_checks(g, ctx, ok, c, v)
+  local parts = {}
+  if ctx.ret then parts[#parts + 1] = c .. " == 1 then " .. ret_code(g, v) end
+  if ctx.brk then parts[#parts + 1] = c .. " == 2 then " .. loop_jump(g, "break") end
+  if ctx.cont then parts[#parts + 1] = c .. " == 3 then " .. loop_jump(g, "continue") end
+  if #parts == 0 then return "" end
+  return " if " .. ok .. " then if " .. concat(parts, " elseif ") .. " end end"
+end
+
+S.Try = function(g, s)
+  local id = g:id()
+  local ok, c, v = "_Dok" .. id, "_Dc" .. id, "_Dv" .. id
+  local de, dr = "_De" .. id, "_Dx" .. id
+  local ctx = {}
+  local fn = g.fn
+  g:emit(" do local " .. ok .. ", " .. c .. ", " .. v .. " = _D.pcall(function()")
+  fn.closure = fn.closure + 1
+  fn.tries[fn.closure] = ctx
+  block(g, s.body)
+  fn.tries[fn.closure] = nil
+  fn.closure = fn.closure - 1
+  g:emit(" end)")
+  local fin = s.finalbody
+  if #s.handlers > 0 then
+    g:emit(" if not " .. ok .. " then local " .. de .. ", " .. dr .. " = _D.exc(" .. c .. ")")
+    if fin then
+      g:emit(" " .. ok .. ", " .. c .. ", " .. v .. " = _D.pcall(function()")
+      fn.closure = fn.closure + 1
+      fn.tries[fn.closure] = ctx
+    end
+    g.handlers[#g.handlers + 1] = dr
+    for i, h in ipairs(s.handlers) do
+      g:nl(h.line)
+      local names = exc_names(h)
+      local m = "_D.match(" .. de .. (#names > 0 and (", " .. concat(names, ", ")) or "") .. ")"
+      g:emit((i == 1 and " if " or " elseif ") .. m .. " then")
+      if h.name then g:emit(" " .. assign_name(g, h.name, de)) end
+      block(g, h.body)
+    end
+    g.handlers[#g.handlers] = nil
+    g:emit(" else _D.reraise(" .. dr .. ") end")
+    if fin then
+      fn.tries[fn.closure] = nil
+      fn.closure = fn.closure - 1
+      g:emit(" end)")
+    end
+    g:emit(" end")
+  end
+  if fin then
+    g:nl(fin.line)
+    block(g, fin.body)
+    g:emit(" if not " .. ok .. " then _D.reraise(" .. c .. ") end")
+  elseif #s.handlers == 0 then
+    g:emit(" if not " .. ok .. " then _D.reraise(" .. c .. ") end")
+  end
+  g:emit(flow_checks(g, ctx, ok, c, v))
+  g:emit(" end")
+end
+
+S.With = function(g, s)
+  local x = expr(g, s.expr)
+  if s.name then g:emit(" " .. assign_name(g, s.name, x))
+  else g:emit(" do local _ = " .. x .. " end") end
+  block(g, s.body)
+end
+
+S.Import = function(g, s)
+  for _, a in ipairs(s.names) do
+    local bind = a.asname or a.name:match("^[^.]+")
+    g:emit(" " .. assign_name(g, bind, "_D.import(" .. lstr(a.name) .. ")"))
+  end
+end
+
+S.ImportFrom = function(g, s)
+  local path = srep(".", s.level or 0) .. (s.module or "")
+  if s.star then
+    g:emit(" _D.import(" .. lstr(path) .. ")")
+    return
+  end
+  g:emit(" do local _Dm = _D.import(" .. lstr(path) .. ")")
+  for _, a in ipairs(s.names) do
+    g:emit(" " .. assign_name(g, a.asname or a.name, H("ga") .. "(_Dm, " .. lstr(a.name) .. ")"))
+  end
+  g:emit(" end")
+end
+
+--- Emits `function(...) body end` for a FuncDef or PipeDef (node has _scope).
+local function func_text(g, f, defcodes, params)
+  g:push_scope(f._scope)
+  local saved_fn, saved_loops, saved_handlers = g.fn, g.loops, g.handlers
+  g.fn = { closure = 0, tries = {} }
+  g.loops, g.handlers = {}, {}
+  g:emit(" " .. func_header(g, params, f._scope, defcodes))
+  if f.tag == "PipeDef" then
+    local first = params[1] and luaname(params[1].name) or "_Dkw"
+    g:emit(" local _Dp = " .. first)
+    if not params[1] then g:emit(" if _Dp == " .. H("K") .. " then _Dp = nil end") end
+    local saved_pipe = g.pipe_cur
+    g.pipe_cur = "_Dp"
+    local aliases = {}
+    for _, st in ipairs(f.stages) do
+      g:nl(st.line)
+      local e = st.expr
+      local code
+      if e.tag == "Call" then
+        local uses = false
+        for _, a in ipairs(e.args) do
+          if a.tag == "Placeholder" then uses = true end
+          if a.tag == "Name" and aliases[a.name] then uses = true end
+        end
+        for _, k in ipairs(e.kwargs) do
+          if k.value.tag == "Placeholder" or (k.value.tag == "Name" and aliases[k.value.name]) then
+            uses = true
+          end
+        end
+        if uses then code = expr(g, e)
+        else
+          local args = { tag = "Placeholder", line = e.line }
+          local ne = { tag = "Call", func = e.func, args = { args }, kwargs = e.kwargs, line = e.line,
+            col = e.col }
+          for _, a in ipairs(e.args) do ne.args[#ne.args + 1] = a end
+          code = expr(g, ne)
+        end
+      elseif e.tag == "List" then
+        local items = {}
+        for i, x in ipairs(e.elts) do
+          local fx = expr(g, x)
+          if not fx:match("^[%a_][%w_%.]*$") then fx = "(" .. fx .. ")" end
+          items[i] = fx .. "(_Dp)"
+        end
+        code = H("L") .. "({n = " .. #items .. ", " .. concat(items, ", ") .. "})"
+      else
+        local fx = expr(g, e)
+        if not fx:match("^[%a_][%w_%.]*$") then fx = "(" .. fx .. ")" end
+        code = fx .. "(_Dp)"
+      end
+      g:emit(" _Dp = " .. code)
+      if st.alias then
+        g:emit(" " .. g:lookup(st.alias) .. " = _Dp")
+        aliases[st.alias] = true
+      end
+    end
+    g.pipe_cur = saved_pipe
+    g:emit(" return _Dp")
+  else
+    block(g, f.body)
+  end
+  g:emit(" end")
+  g.fn, g.loops, g.handlers = saved_fn, saved_loops, saved_handlers
+  g:pop_scope()
+end
+
+local BUILTIN_TYPES = { int = true, float = true, str = true, bool = true, list = true,
+  dict = true, tuple = true, set = true, None = true, any = true }
+
+local function type_names(t)
+  if not t then return {} end
+  if t.tag == "Union" then
+    local r = {}
+    for _, x in ipairs(t.types) do r[#r + 1] = x.name end
+    return r
+  end
+  return { t.name }
+end
+
+local function funcdef(g, s, method_of)
+  local params = {}
+  if s.receiver then params[1] = s.receiver end
+  for _, p in ipairs(s.params) do params[#params + 1] = p end
+  local decos = {}
+  for i, d in ipairs(s.decorators or {}) do decos[i] = expr(g, d) end
+  local defcodes, dprefix = defaults(g, params)
+  if dprefix then g:emit(" do " .. dprefix) end
+  local lhs
+  if method_of then
+    g:emit(" _D.method(" .. lstr(method_of) .. ", " .. lstr(s.name) .. ", ")
+  else
+    lhs = g:lookup(s.name)
+    -- A top-level def specialised for numeric parameters also gets a generic version
+    -- (on the def line): that is what later runs of the agent see.
+    local fs = s._scope
+    local special = false
+    if not g.nonum and g.scope and g.scope.sc.kind == "module" and fs and #decos == 0 then
+      for _, p in ipairs(params) do if fs.num[p.name] then special = true end end
+    end
+    if special then
+      local buf, cur = g.buf, g.cur
+      g.buf = {}
+      g.nonum = true
+      g:emit(" _D.generic(" .. lstr(s.name) .. ",")
+      func_text(g, s, defcodes, params)
+      g:emit(")")
+      g.nonum = false
+      local text = concat(g.buf):gsub("\n", " ")
+      g.buf, g.cur = buf, cur
+      g:emit(text)
+    end
+    g:emit(" " .. lhs .. " = ")
+  end
+  for _, d in ipairs(decos) do g:emit(d .. "(") end
+  func_text(g, s, defcodes, params)
+  for _ = 1, #decos do g:emit(")") end
+  if method_of then g:emit(")") end
+  -- method registrations: receivers and first parameters typed with a non-builtin type
+  local regs = {}
+  if method_of then regs = {}
+  elseif s.receiver then
+    for _, n in ipairs(type_names(s.receiver.type)) do regs[#regs + 1] = n end
+  elseif params[1] and params[1].type then
+    for _, n in ipairs(type_names(params[1].type)) do
+      if not BUILTIN_TYPES[n] then regs[#regs + 1] = n end
+    end
+  end
+  for _, n in ipairs(regs) do
+    g:emit(" _D.method(" .. lstr(n) .. ", " .. lstr(s.name) .. ", " .. lhs .. ")")
+  end
+  if dprefix then g:emit(" end") end
+end
+
+S.FuncDef = function(g, s) funcdef(g, s) end
+S.PipeDef = S.FuncDef
+
+S.StructDef = function(g, s)
+  local names, types, defs = {}, {}, {}
+  for i, f in ipairs(s.fields) do
+    names[i] = lstr(f.name)
+    types[#types + 1] = key(f.name) .. lstr(typestr(f.type))
+    if f.default then
+      g:push_scope(f._scope)
+      local saved = g.fn
+      g.fn = { closure = 0, tries = {} }
+      local d = expr(g, f.default)
+      g.fn = saved
+      g:pop_scope()
+      defs[#defs + 1] = key(f.name) .. "function() return " .. d .. " end"
+    end
+  end
+  local lhs = g:lookup(s.name)
+  g:emit(" " .. lhs .. " = _D.struct(" .. lstr(s.name) .. ", {" .. concat(names, ", ") .. "}, {"
+    .. concat(types, ", ") .. "}, {" .. concat(defs, ", ") .. "})")
+  for _, d in ipairs(s.defs) do
+    g:nl(d.line)
+    funcdef(g, d, s.name)
+  end
+end
+
+S.InterfaceDef = function(g, s)
+  g:emit(" " .. g:lookup(s.name) .. " = _D.interface(" .. lstr(s.name) .. ")")
+end
+
+S.AgentDef = function(g, s)
+  local fields = {}
+  for _, b in ipairs(s.body or {}) do
+    if b.tag == "Assign" and b.target.tag == "Name" then
+      fields[#fields + 1] = key(b.target.name) .. expr(g, b.value)
+    end
+  end
+  g:emit(" " .. g:lookup(s.name) .. " = _D.agentdef(" .. lstr(s.name) .. ", "
+    .. (s.base and lstr(s.base) or "nil") .. ", {" .. concat(fields, ", ") .. "})")
+end
+
+-- ---------------------------------------------------------------------------
+-- Module
+
+--- Generates Lua for an analysed Module. Returns the Lua source.
+function C.generate(module)
+  local g = setmetatable({ buf = {}, cur = 1, ids = 0, scope = nil, loops = {}, handlers = {} }, G)
+  local ms = module._scope
+  local spill = #ms.order > SPILL and "_Dg" or nil
+  g.fn = { closure = 0, tries = {}, module = true }
+  -- line 1 preamble
+  local hot_l, hot_r = {}, {}
+  for _, h in ipairs(HOT) do
+    hot_l[#hot_l + 1] = HOTSET[h]
+    hot_r[#hot_r + 1] = "_D." .. h
+  end
+  g:emit("local _D = _D local " .. concat(hot_l, ", ") .. " = " .. concat(hot_r, ", ")
+    .. " _D.begin() local _Dr")
+  if spill then
+    g:emit(" local _Dg = {}")
+  elseif #ms.order > 0 then
+    local ln = {}
+    for i, n in ipairs(ms.order) do ln[i] = luaname(n) end
+    g:emit(" local " .. concat(ln, ", "))
+  end
+  g:push_scope(ms, spill)
+  local body = module.body
+  if #body <= SEGMENT * 4 then
+    block(g, body)
+  else
+    -- Very long modules: top-level statements in function segments, so that no Lua
+    -- function exceeds its limits (32767 local-variable records, jump lengths).
+    for i = 1, #body, SEGMENT do
+      local j = math.min(i + SEGMENT - 1, #body)
+      g:nl(body[i].line)
+      g:emit(" ;(function()")
+      for k = i, j do stmt(g, body[k], false) end
+      g:emit(" end)()")
+    end
+  end
+  g:pop_scope()
+  -- top-level names persist in the agent for its next runs (read back through the env)
+  if spill then
+    g:emit(" _D.keepall(_Dg)")
+  elseif #ms.order > 0 then
+    local qn, ln = {}, {}
+    for i, n in ipairs(ms.order) do
+      qn[i] = lstr(n)
+      ln[i] = luaname(n)
+    end
+    g:emit(" _D.keep({" .. concat(qn, ", ") .. "}, {" .. concat(ln, ", ") .. "})")
+  end
+  g:emit(" return _Dr\n")
+  return concat(g.buf)
+end
+
+return C

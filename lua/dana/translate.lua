@@ -1,0 +1,58 @@
+--- dana.translate: Dana source -> Lua source, chaining dana.grammar (parse),
+-- dana.analyze (scopes) and dana.codegen (line-aligned Lua).
+--
+--     local lua_src, linemap = translate(source, "file.na")
+--     -- or nil, errors (a list of records {kind, code, file, line, col, msg, message, ...})
+--
+-- `linemap[i]` is the Dana line of Lua line i (the output is line-aligned, so it is i;
+-- `linemap.warnings` lists names that are neither locals nor builtins).
+-- Set DANA_TIME=1 in the environment to print parse/codegen timings to stderr.
+-- @module dana.translate
+local grammar = require("dana.grammar")
+local analyze = require("dana.analyze")
+local codegen = require("dana.codegen")
+
+local M = {}
+
+local KNOWN = {}
+for n in ([[print log log_level len sum max min abs round int float bool str type sorted reversed
+  enumerate all any range list set isinstance dict tuple zip basic_sum basic_max basic_min reason
+  llm context_aware_reason Exception BaseException ValueError TypeError KeyError IndexError NameError
+  ZeroDivisionError AttributeError AssertionError RuntimeError NotImplementedError LookupError
+  ArithmeticError RecursionError ImportError StopIteration OverflowError SandboxError
+  UnboundLocalError eval exec compile open input globals locals vars dir hash getattr setattr
+  delattr hasattr callable repr id memoryview pow issubclass iter next ascii divmod format bin oct
+  hex object slice property classmethod staticmethod super __import__]]):gmatch("%S+") do
+  KNOWN[n] = true
+end
+
+local timing = os.getenv and os.getenv("DANA_TIME")
+local clock = os.clock
+
+--- Translates Dana source. Returns lua_source, linemap or nil, errors.
+function M.translate(source, chunkname)
+  chunkname = chunkname or "main.na"
+  local t0 = timing and clock()
+  local module, errs = grammar.parse(source, chunkname)
+  if not module then return nil, errs end
+  local t1 = timing and clock()
+  local warnings = analyze.analyze(module, KNOWN)
+  local ok, lua_src = pcall(codegen.generate, module)
+  if not ok then
+    return nil, { { kind = "SyntaxError", code = "ESYNTAX", file = chunkname, line = 1, col = 1,
+      msg = "cannot translate: " .. tostring(lua_src), message = "cannot translate: " .. tostring(lua_src) } }
+  end
+  if timing then
+    io.stderr:write(string.format("dana.translate %s: parse %.2f ms, analyze+codegen %.2f ms\n",
+      chunkname, (t1 - t0) * 1000, (clock() - t1) * 1000))
+  end
+  local linemap = { warnings = warnings }
+  local n = 1
+  for _ in lua_src:gmatch("\n") do n = n + 1 end
+  for i = 1, n do linemap[i] = i end
+  return lua_src, linemap
+end
+
+setmetatable(M, { __call = function(_, ...) return M.translate(...) end })
+
+return M

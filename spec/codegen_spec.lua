@@ -1,0 +1,153 @@
+-- dana.codegen / dana.translate: line alignment, injection safety, renaming, translation
+-- errors. Runs translated code in the plain-Lua runtime harness (spec/helpers/plain_runtime).
+local translate = require("dana.translate").translate
+local codegen = require("dana.codegen")
+local P = require("helpers.plain_runtime")
+
+local function run(src, file)
+  local v, err, out = P.exec(src, { file = file or "t.na" })
+  return v, err, out
+end
+
+local function lines_of(s)
+  local t = {}
+  for l in (s .. "\n"):gmatch("([^\n]*)\n") do t[#t + 1] = l end
+  return t
+end
+
+describe("line alignment", function()
+  -- an error raised on Dana line N reports :N: (Lua's own message or our record)
+  local cases = {
+    { "x = 1\ny = 2\nz = x + None\n", 3 },
+    { "def f(a):\n    return a.missing\n\n\nf(1)\n", 2 },
+    { "xs = [1, 2]\n\n\nprint(xs[5])\n", 4 },
+    { "d = {}\nfor i in range(3):\n    if i == 2:\n        d['k'] += 1\n", 4 },
+    { "def g():\n    raise ValueError('boom')\ntry:\n    g()\nexcept KeyError:\n    pass\n", 2 },
+    { "s = '''a\nb\nc'''\nt = s - 1\n", 4 },
+    { "x = [\n  1,\n  2,\n]\ny = undefined_name\n", 5 },
+    { "def f(x):\n    y = x * 2\n    z = y.upper()\n    return z\nf(3)\n", 3 },
+    { "count = 0\nwhile count < 3:\n    count += 1\nassert count == 4, 'bad'\n", 4 },
+    { "a = 1\nb = 'x' < 2\n", 2 },
+  }
+  for i, c in ipairs(cases) do
+    it("error on line " .. c[2] .. " (case " .. i .. ")", function()
+      local _, err = run(c[1])
+      assert(err, "expected an error")
+      assert.equal(c[2], err.line, "message: " .. tostring(err.message))
+    end)
+  end
+
+  it("every statement sits on its Dana line", function()
+    local src = "x = 1\n\n# comment\ny = [1,\n     2]\nif x:\n    z = 3\nelse:\n    z = 4\nprint(z)\n"
+    local lua = assert(translate(src, "a.na"))
+    local L = lines_of(lua)
+    assert.truthy(L[1]:find("x = 1", 1, true))
+    assert.truthy(L[4]:find("y = ", 1, true))
+    assert.truthy(L[7]:find("z = 3", 1, true))
+    assert.truthy(L[9]:find("z = 4", 1, true))
+    assert.truthy(L[10]:find("print(z)", 1, true))
+  end)
+
+  it("Lua's own errors name the Dana line and the user's local", function()
+    local _, err = run("a = 1\nb = None\nc = a < b\n")
+    assert.equal(3, err.line)
+    assert.truthy(err.message:find("compare", 1, true))
+  end)
+
+  it("linemap maps each Lua line to the same Dana line", function()
+    local lua, map = translate("a = 1\nb = 2\n", "m.na")
+    assert(lua)
+    assert.equal(1, map[1])
+    assert.equal(2, map[2])
+  end)
+end)
+
+describe("no Lua injection", function()
+  local nasty = {
+    '"]]"', "']=]'", '"]==]"', '"a\\0b"', '"line\\nbreak"', '"--[[ x"', '"\\\\"',
+    '"\\" .. os.exit() .. \\""', "'end) os.exit() (function()'",
+  }
+  for _, lit in ipairs(nasty) do
+    it("string literal " .. lit, function()
+      local src = "s = " .. lit .. "\nprint(len(s))\n"
+      local lua = assert(translate(src, "i.na"))
+      assert(load(lua, "@i.na", "t", {}))
+      assert.equal(2, #lines_of(lua:gsub("\n$", "")))
+      local _, err = run(src)
+      assert.is_nil(err)
+    end)
+  end
+
+  it("string values survive byte for byte", function()
+    local _, err, out = run('print("a]]b" + "\\0" + "c\\r" + "\\x7f")\n')
+    assert.is_nil(err)
+    assert.equal("a]]b\0c\r\127\n", out)
+  end)
+
+  it("Lua keywords and reserved names are renamed predictably", function()
+    assert.equal("end_", codegen.luaname("end"))
+    assert.equal("end__", codegen.luaname("end_"))
+    assert.equal("_ENV_", codegen.luaname("_ENV"))
+    assert.equal("_Dx_", codegen.luaname("_Dx"))
+    assert.equal("goto_", codegen.luaname("goto"))
+    assert.equal("local_var", codegen.luaname("local_var"))
+    assert.equal("x", codegen.luaname("x"))
+    local _, err, out = run("end = 1\nend_ = 2\n_ENV = 3\n_D = 4\nnil = 5\nprint(end + end_ + _ENV + _D + nil)\n")
+    assert.is_nil(err)
+    assert.equal("15\n", out)
+  end)
+
+  it("runtime helpers cannot be reached from Dana names", function()
+    local _, err = run("print(_D)\n")
+    assert.equal("NameError", err.kind)
+    _, err = run("print(_ENV)\n")
+    assert.equal("NameError", err.kind)
+    _, err = run("x = print._D\n")
+    assert.equal("AttributeError", err.kind)
+  end)
+
+  it("dunder attributes are blocked", function()
+    local _, err = run("d = {'a': 1}\nprint(d.__class__)\n")
+    assert.equal("AttributeError", err.kind)
+    _, err = run("s = 'x'\nprint(s._upper())\n")
+    assert.equal("AttributeError", err.kind)
+  end)
+end)
+
+describe("translate", function()
+  it("returns nil and SyntaxError records on bad input", function()
+    local lua, errs = translate("x = = 1\n", "bad.na")
+    assert.is_nil(lua)
+    assert.equal("SyntaxError", errs[1].kind)
+    assert.equal(1, errs[1].line)
+  end)
+
+  it("translates 2 MB of Dana in reasonable time", function()
+    local unit = "def f(a, b=2):\n    return a * b + len([x for x in range(a)])\nfor i in range(3):\n"
+      .. "    print(f\"{i}: {f(i, b=3)}\")\n"
+    local parts = {}
+    for n = 1, 20000 do parts[n] = unit:gsub("f%(", "f" .. n .. "(") end
+    local src = table.concat(parts)
+    local t = os.clock()
+    local lua = assert(translate(src, "big.na"))
+    local dt = os.clock() - t
+    assert(load(lua, "@big.na", "t", {}))
+    if os.getenv("DANA_TIME") then
+      io.stderr:write(string.format("translate: %.2f MB/s\n", #src / 1048576 / dt))
+    end
+  end)
+
+  it("spills locals past the Lua limit into a table", function()
+    local parts = {}
+    for i = 1, 300 do parts[i] = "v" .. i .. " = " .. i end
+    parts[#parts + 1] = "print(v1 + v300)"
+    local _, err, out = run(table.concat(parts, "\n") .. "\n")
+    assert.is_nil(err)
+    assert.equal("301\n", out)
+  end)
+
+  it("keyword calls to known defs become positional", function()
+    local lua = assert(translate("def f(a, b=1, c=2):\n    return a\nf(1, c=3)\n", "k.na"))
+    assert.truthy(lua:find("f(1, nil, 3)", 1, true))
+  end)
+end)
