@@ -1,8 +1,8 @@
 -- Every example runs: programs (*.na, and untrusted *.lua) through bin/dana,
--- hosts (*_host.lua, embed.lua) with lua5.4. When NAME.expected exists, the
--- standard output must equal it.
+-- hosts (embed.lua) with lua5.4. When NAME.expected exists, the standard
+-- output must equal it.
 local function sh(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1; echo \"exit:$?\""))
+  local p = assert(io.popen(cmd .. " 2>/dev/null; echo \"exit:$?\""))
   local out = p:read("a")
   p:close()
   local body, code = out:match("^(.-)exit:(%d+)\n$")
@@ -30,9 +30,14 @@ describe("examples", function()
     if name:match("%.na$") or name:match("%.lua$") then
       count = count + 1
       it(name, function()
-        local cmd = hosts[name] and ("lua5.4 examples/" .. name) or ("bin/dana run examples/" .. name)
+        local src = read("examples/" .. name)
+        -- a program may say how it is run: "# args: ..." and "# expect-exit: N"
+        local extra = src:match("\n?#%s*args:%s*([^\n]*)") or ""
+        local want_code = tonumber(src:match("#%s*expect%-exit:%s*(%d+)")) or 0
+        local cmd = hosts[name] and ("lua5.4 examples/" .. name)
+          or ("bin/dana run " .. extra .. " examples/" .. name)
         local out, code = sh(cmd)
-        assert.equal(0, code, out)
+        assert.equal(want_code, code, out)
         local want = read("examples/" .. name:gsub("%.%w+$", "") .. ".expected")
         if want then assert.equal(want, out) end
       end)

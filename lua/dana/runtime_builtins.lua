@@ -989,6 +989,25 @@ end
 
 function B.interface(name) return name end
 
+--- reason(prompt, context=[...]): the host's guarded LLM call (lua/dana/reason.lua on
+-- the host side sanitizes and fences the context; the answer is tainted there).
+function B.reason(...)
+  local pos, kw = posargs(...)
+  local prompt = pos[1]
+  if type(prompt) ~= "string" then prompt = str(prompt) end
+  local ok, r = pcall(DANA.call, "reason", prompt, { context = kw and kw.context })
+  if not ok then
+    if type(r) == "table" and r.kind == "PermissionError" and type(r.message) == "string"
+        and sfind(r.message, "not a registered host function", 1, true) then
+      raise("RuntimeError", "'reason' needs an LLM provider, and none is configured")
+    end
+    error(r, 0)
+  end
+  if type(r) ~= "table" then raise("RuntimeError", "the LLM provider gave no answer") end
+  if r.blocked then raise("SecurityError", tostring(r.reason)) end
+  return r.text
+end
+
 function B.llm_unavailable(name)
   return function()
     raise("RuntimeError", "'" .. name .. "' needs an LLM provider, and none is configured")

@@ -83,7 +83,8 @@ local builtins = {
 }
 for k, v in pairs(B.EXC_CTORS) do builtins[k] = v end
 for name in pairs(B.BLOCKED) do builtins[name] = B.blocked(name) end
-for _, n in ipairs({ "reason", "llm", "context_aware_reason" }) do
+builtins.reason = B.reason
+for _, n in ipairs({ "llm", "context_aware_reason" }) do
   builtins[n] = B.llm_unavailable(n)
 end
 for k, v in pairs(builtins) do env[k] = v end
