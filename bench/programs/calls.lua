@@ -11,7 +11,7 @@ local function clamp(x, lo, hi)
   return x
 end
 local total = 0
-for i = 0, 299999 do
+for i = 0, 1499999 do
   total = total + area(i) + area(i, nil, 2) + clamp(i, nil, 50)
 end
 return total

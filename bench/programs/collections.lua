@@ -1,11 +1,11 @@
 local counts = {}
 local keys = { "alpha", "beta", "gamma", "delta", "eps" }
-for i = 0, 299999 do
+for i = 0, 1499999 do
   local k = keys[i % 5 + 1]
   counts[k] = (counts[k] or 0) + 1
 end
 local xs = {}
-for i = 0, 299999 do
+for i = 0, 1499999 do
   xs[#xs + 1] = i * 2
 end
 local total = 0

@@ -1,5 +1,5 @@
 local parts = {}
-for i = 0, 199999 do
+for i = 0, 599999 do
   parts[#parts + 1] = "item" .. tostring(i)
 end
 local s = table.concat(parts, ",")

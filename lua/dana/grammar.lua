@@ -45,15 +45,24 @@ M.RESERVED = RESERVED
 --- Line and column of offset `p` of the transformed text (cursor-cached).
 local function lc(st, p)
   local ls, i = st.ls, st.cur
-  if p >= ls[i] then
+  local a = ls[i]
+  if p >= a then
     local nx = ls[i + 1]
-    while nx and nx <= p do i = i + 1; nx = ls[i + 1] end
-  else
-    repeat i = i - 1 until i <= 1 or ls[i] <= p
-    if i < 1 then i = 1 end
+    if not nx or p < nx then return i, p - a + 1 end   -- the cached line (the usual case)
+    local nx2 = ls[i + 2]
+    if not nx2 or p < nx2 then                          -- the next one
+      st.cur = i + 1
+      return i + 1, p - nx + 1
+    end
   end
-  st.cur = i
-  return i, p - ls[i] + 1
+  -- anywhere else (captures run out of order): binary search
+  local lo, hi = 1, st.nls
+  while lo < hi do
+    local mid = (lo + hi + 1) // 2
+    if ls[mid] <= p then lo = mid else hi = mid - 1 end
+  end
+  st.cur = lo
+  return lo, p - ls[lo] + 1
 end
 
 local function adderr(st, line, col, msg)
@@ -987,7 +996,7 @@ local function parse(source, chunkname, opts)
   local lx = lexer.scan(source, { max_depth = max_depth })
   ctx.lstart = lx.lstart
   local T = lx.text
-  local st = { T = T, ls = lx.ls, cur = 1, strs = lx.strs, errors = {}, far = 0, exp = {},
+  local st = { T = T, ls = lx.ls, nls = #lx.ls, cur = 1, strs = lx.strs, errors = {}, far = 0, exp = {},
     pynum = opts.python_numbers }
   local body = {}
   local n = #T
