@@ -370,7 +370,7 @@ static int agent_open_state(DanaAgent *a, const char **why) {
     *why = "not enough memory to set up the agent state";
     return 0;
   }
-  lua_gc(A, LUA_GCGEN, 0, 0);  /* agents make many short-lived values */
+  /* the default (incremental) collector, as plain lua5.4 has it */
   return 1;
 }
 
