@@ -151,7 +151,7 @@ describe("§3 scopes through the host API", function()
       ]], err = { kind = "PermissionError", line = 2 }, lacks = { "caught" } },
     { name = "local values do not reach the host scope store", src = [[
         temp = 5
-      ]], check = function(_, sb, agent)
+      ]], check = function(_, _, agent)
         assert.is_nil(agent:get("public:temp"))
         assert.is_nil(agent:get("private:temp"))
       end },
