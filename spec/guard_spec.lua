@@ -232,3 +232,34 @@ describe("agent:sanitized()", function()
       a:sanitized())
   end)
 end)
+
+describe("Dana builtins that reach outside", function()
+  it("use(name) hands out only registered, permitted host functions", function()
+    local sb = sandbox { policy = { roles = { agent = { allow = { "call:lookup" } } } } }
+    sb:register("lookup", function(x) return x * 6 end)
+    sb:register("wipe", function() return true end)
+    local a = sb:agent {}
+    assert.equal(42, a:run('f = use("lookup")\nf(7)\n', "u.na"))
+    local _, err = a:run('use("os_execute")\n', "u.na")
+    assert.equal("PermissionError", err.kind)
+    _, err = a:run('use("wipe")\n', "u.na")
+    assert.equal("PermissionError", err.kind)
+    _, err = a:run('name = "wi" + "pe"\nuse(name)()\n', "u.na")
+    assert.equal("PermissionError", err.kind)
+  end)
+
+  it("escalate(role, reason) asks the host", function()
+    local sb = sandbox { approve = function(r) return r.reason == "maintenance" and { ops = 1 } end }
+    local a = sb:agent {}
+    assert.same({ false, true }, a:run('[escalate("admin", "because"), escalate("admin", "maintenance")]\n', "e.na"))
+  end)
+
+  it("log needs call:log, and masks private values", function()
+    local sb, out = sandbox { policy = { roles = { quiet = { allow = { "private:own" } } } } }
+    local _, err = sb:agent { role = "quiet" }:run('log("hello")\n', "l.na")
+    assert.equal("PermissionError", err.kind)
+    local a = sb:agent { role = "agent" }
+    assert.is_nil(select(2, a:run('private:token = "tok-abcdef123456"\nlog(f"token {private:token}")\n', "l.na")))
+    assert.equal("[INFO] token [REDACTED]\n", table.concat(out))
+  end)
+end)

@@ -14,8 +14,8 @@ local ALL_SCOPES = { ["local"] = true, public = true, private = true, system = t
 local DATA_OPS = { read = true, write = true, delete = true }
 local OPS = { read = true, write = true, delete = true, call = true, import = true }
 local BUILTIN = {
-  user = { "local:*", "public:read", "private:own" },
-  agent = { "local:*", "public:*", "private:own", "system:read:limited" },
+  user = { "local:*", "public:read", "private:own", "call:log" },
+  agent = { "local:*", "public:*", "private:own", "system:read:limited", "call:log" },
   admin = { "*:*" },
 }
 local BUILTIN_ORDER = { "user", "agent", "admin" }

@@ -350,6 +350,10 @@ int dana_agentlib_setup(lua_State *A) {
   lua_setfield(A, -2, "call");
   lua_pushcfunction(A, dana_guard_escalate);
   lua_setfield(A, -2, "escalate");
+  lua_pushcfunction(A, dana_guard_allowed);
+  lua_setfield(A, -2, "allowed");
+  lua_pushcfunction(A, dana_agent_registered);
+  lua_setfield(A, -2, "registered");
   lua_setfield(A, 2, "dana");
   lua_pushvalue(A, 2);
   lua_setfield(A, LUA_REGISTRYINDEX, DANA_REG_TEMPLATE);

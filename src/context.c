@@ -259,6 +259,23 @@ static void call_permission(lua_State *H, DanaAgent *a, const char *name, char *
   lua_settop(H, top);
 }
 
+/* dana.registered(name) inside an agent: is there a host function of that name
+** that was not taken from LLM output? (use() checks it before handing out a callable) */
+int dana_agent_registered(lua_State *L) {
+  DanaAgent *a = dana_agent_of(L);
+  size_t n;
+  const char *name = luaL_checklstring(L, 1, &n);
+  int yes = 0;
+  if (a != NULL && a->sb != NULL && a->host != NULL && strlen(name) == n &&
+      !dana_taint_name(a->taint, name, n)) {
+    int top = lua_gettop(a->host);
+    yes = push_function_entry(a->host, a->sb, name) == LUA_TTABLE;
+    lua_settop(a->host, top);
+  }
+  lua_pushboolean(L, yes);
+  return 1;
+}
+
 int dana_agent_call_host(lua_State *L) {
   DanaAgent *a = dana_agent_of(L);
   HostCall c;

@@ -177,5 +177,6 @@ DANA_NORET dana_agent_raise(lua_State *L, const char *kind, const char *fmt, ...
 /* context.c, for agentlib */
 void dana_agent_emit(lua_State *L, DanaAgent *a, const char *s, size_t n);
 int dana_agent_call_host(lua_State *L);  /* dana.call(name, ...), a lua_CFunction */
+int dana_agent_registered(lua_State *L); /* dana.registered(name) */
 
 #endif

@@ -303,6 +303,19 @@ char *dana_guard_redact_into(lua_State *H, DanaAgent *a, const char *s, char *ds
   return dst;
 }
 
+/* ---- dana.allowed(op, resource) ---- */
+
+int dana_guard_allowed(lua_State *L) {
+  DanaAgent *a = dana_agent_of(L);
+  const char *rule = NULL;
+  const char *op = luaL_checkstring(L, 1);
+  const char *resource = luaL_checkstring(L, 2);
+  if (a == NULL || a->sb == NULL) return luaL_error(L, "dana.allowed: not inside an agent");
+  lua_pushboolean(L, dana_guard_decide(a, op, resource, &rule));
+  lua_pushstring(L, rule ? rule : "");
+  return 2;
+}
+
 /* ---- escalation ---- */
 
 typedef struct Ask {

@@ -47,6 +47,10 @@ int dana_taint_name(const DanaTaint *t, const char *s, size_t n);
 int dana_guard_blob_tainted(lua_State *H, DanaAgent *a, const DanaBlob *b);
 int dana_guard_text_tainted(lua_State *H, DanaAgent *a, const char *s, size_t n);
 
+/* dana.allowed(op, resource) inside an agent: the decision and its rule, so
+** the runtime can check its own builtins that touch the outside (log). */
+int dana_guard_allowed(lua_State *L);
+
 /* dana.escalate(role, reason) inside an agent: asks the host's approval
 ** callback; returns true when a bounded grant was made. */
 int dana_guard_escalate(lua_State *L);

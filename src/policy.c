@@ -48,11 +48,14 @@ static const char *const scope_names[NSCOPES] = {
   "local", "public", "private", "system", "call", "import"
 };
 
-/* The design document's built-in roles. */
+/* The design document's built-in roles, plus call:log: a program that may not
+** even log is useless, and log output is masked and counted like print. */
 static const char *const builtin_names[] = { "user", "agent", "admin" };
-static const char *const builtin_user[] = { "local:*", "public:read", "private:own", NULL };
+static const char *const builtin_user[] = {
+  "local:*", "public:read", "private:own", "call:log", NULL
+};
 static const char *const builtin_agent[] = {
-  "local:*", "public:*", "private:own", "system:read:limited", NULL
+  "local:*", "public:*", "private:own", "system:read:limited", "call:log", NULL
 };
 static const char *const builtin_admin[] = { "*:*", NULL };
 static const char *const *const builtin_allow[] = {

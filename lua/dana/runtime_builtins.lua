@@ -43,7 +43,15 @@ end
 local function supper_safe(x) return string.upper(str(x)) end
 local LEVELS = { DEBUG = 10, INFO = 20, WARNING = 30, WARN = 30, ERROR = 40, CRITICAL = 50 }
 local log_threshold = 20
+-- log() reaches outside the agent, so the role needs call:log (every built-in role has it).
+local function check_log()
+  if DANA and DANA.allowed and not DANA.allowed("call", "call:log") then
+    raise("PermissionError", "this role may not call 'log'")
+  end
+end
+
 function B.log(...)
+  check_log()
   local msg, level = args({ "msg", "level" }, ...)
   level = level == nil and "INFO" or supper_safe(level)
   local lv = LEVELS[level]
@@ -988,6 +996,34 @@ function B.agentdef(name, base, fields)
 end
 
 function B.interface(name) return name end
+
+--- escalate(role, reason): asks the host for a bounded grant of `role`; True when granted.
+function B.escalate(...)
+  local role, why = args({ "role", "reason" }, ...)
+  if type(role) ~= "string" then tyerr("escalate() role must be a string, not %s", typename(role)) end
+  local ok = DANA.escalate(role, why == nil and "" or str(why))
+  return ok and true or false
+end
+
+--- use(name): a registered host function, as a callable. Only names the host registered
+-- and the policy permits can be used (function-call injection gets PermissionError).
+function B.use(...)
+  local name = args({ "name" }, ...)
+  if type(name) ~= "string" then tyerr("use() name must be a string, not %s", typename(name)) end
+  if not DANA.registered(name) then
+    raise("PermissionError", "use(): '" .. name .. "' is not a registered host function")
+  end
+  if not DANA.allowed("call", "call:" .. name) then
+    raise("PermissionError", "use(): '" .. name .. "' is not permitted")
+  end
+  return function(...)
+    local pos, kw = posargs(...)
+    local call_args = {}
+    for i = 1, pos.n do call_args[i] = pos[i] end
+    if kw then call_args[pos.n + 1] = kw end
+    return DANA.call(name, table.unpack(call_args, 1, pos.n + (kw and 1 or 0)))
+  end
+end
 
 --- reason(prompt, context=[...]): the host's guarded LLM call (lua/dana/reason.lua on
 -- the host side sanitizes and fences the context; the answer is tainted there).

@@ -84,6 +84,8 @@ local builtins = {
 for k, v in pairs(B.EXC_CTORS) do builtins[k] = v end
 for name in pairs(B.BLOCKED) do builtins[name] = B.blocked(name) end
 builtins.reason = B.reason
+builtins.escalate = B.escalate
+builtins.use = B.use
 for _, n in ipairs({ "llm", "context_aware_reason" }) do
   builtins[n] = B.llm_unavailable(n)
 end
