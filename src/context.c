@@ -951,11 +951,10 @@ static int agent_stats(lua_State *L) {
 }
 
 /*** The agent's identity: {name, user, role, session, tenant}. @function Agent:info */
-static int agent_info(lua_State *L) {
-  DanaAgent *a = check_agent(L, 1);
-  lua_createtable(L, 0, 5);
+void dana_agent_push_identity(lua_State *L, const DanaAgent *a, const char *name_key) {
+  lua_createtable(L, 0, 6);
   lua_pushstring(L, a->name);
-  lua_setfield(L, -2, "name");
+  lua_setfield(L, -2, name_key);
   lua_pushstring(L, a->user);
   lua_setfield(L, -2, "user");
   lua_pushstring(L, a->role);
@@ -964,6 +963,10 @@ static int agent_info(lua_State *L) {
   lua_setfield(L, -2, "session");
   lua_pushstring(L, a->sb->tenant);
   lua_setfield(L, -2, "tenant");
+}
+
+static int agent_info(lua_State *L) {
+  dana_agent_push_identity(L, check_agent(L, 1), "name");
   return 1;
 }
 

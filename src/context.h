@@ -178,5 +178,7 @@ DANA_NORET dana_agent_raise(lua_State *L, const char *kind, const char *fmt, ...
 void dana_agent_emit(lua_State *L, DanaAgent *a, const char *s, size_t n);
 int dana_agent_call_host(lua_State *L);  /* dana.call(name, ...), a lua_CFunction */
 int dana_agent_registered(lua_State *L); /* dana.registered(name) */
+/* Pushes {<name_key> = name, user, role, session, tenant}. */
+void dana_agent_push_identity(lua_State *L, const DanaAgent *a, const char *name_key);
 
 #endif

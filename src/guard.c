@@ -334,15 +334,7 @@ static int ask_host(lua_State *H) {
   long long ops = 0;
   DanaGrant *g;
   lua_rawgeti(H, LUA_REGISTRYINDEX, sb->approve_ref);
-  lua_createtable(H, 0, 6);
-  lua_pushstring(H, a->name);
-  lua_setfield(H, -2, "agent");
-  lua_pushstring(H, a->user);
-  lua_setfield(H, -2, "user");
-  lua_pushstring(H, a->role);
-  lua_setfield(H, -2, "role");
-  lua_pushstring(H, sb->tenant);
-  lua_setfield(H, -2, "tenant");
+  dana_agent_push_identity(H, a, "agent");
   lua_pushstring(H, q->role);
   lua_setfield(H, -2, "requested");
   dana_guard_push_redacted(H, a, q->reason, strlen(q->reason));

@@ -34,6 +34,17 @@ local function read_file(path)
   return s
 end
 
+-- The source named on a command line, or nil after telling why on errout.
+local function read_source(cmd, path, errout)
+  if not path then
+    errout:write("dana ", cmd, ": no file given\n")
+    return nil
+  end
+  local src, e = read_file(path)
+  if not src then errout:write("dana ", cmd, ": ", e, "\n") end
+  return src
+end
+
 --- Parses "64M", "512K", "1G", "1e6" into bytes.
 function M.parse_size(s)
   local n, unit = tostring(s):match("^%s*([%d%.eE%+]+)%s*([KkMmGg]?)[Bb]?%s*$")
@@ -125,15 +136,8 @@ local function cmd_run(args, out, errout)
     return 2
   end
   local path = pos[1]
-  if not path then
-    errout:write("dana run: no file given\n", USAGE)
-    return 2
-  end
-  local src, e = read_file(path)
-  if not src then
-    errout:write("dana run: ", e, "\n")
-    return 2
-  end
+  local src = read_source("run", path, errout)
+  if not src then return 2 end
   local dana = require "dana"
   local agent, sb = make_agent(dana, o, out)
   if not agent then
@@ -160,15 +164,8 @@ end
 
 local function cmd_translate(args, out, errout)
   local path = args[2]
-  if not path then
-    errout:write("dana translate: no file given\n")
-    return 2
-  end
-  local src, e = read_file(path)
-  if not src then
-    errout:write("dana translate: ", e, "\n")
-    return 2
-  end
+  local src = read_source("translate", path, errout)
+  if not src then return 2 end
   local dana = require "dana"
   local name = path:match("[^/]+$")
   local lua_src, err = dana.translate(src, name)
