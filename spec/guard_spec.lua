@@ -263,3 +263,37 @@ describe("Dana builtins that reach outside", function()
     assert.equal("[INFO] token [REDACTED]\n", table.concat(out))
   end)
 end)
+
+describe("a policy's sanitizer additions", function()
+  it("add key words and re/LPeg patterns to what is shared", function()
+    local path = os.tmpname()
+    local f = assert(io.open(path, "w"))
+    f:write(cjson.encode { roles = {}, sanitize = { keys = { "ssn" }, patterns = { "'EMP-' [0-9]^4" } } })
+    f:close()
+    local sb = sandbox { policy = path }
+    sb:set("public:ssn", "123-45-6789")
+    sb:set("public:note", "ask EMP-1234 about it")
+    assert.same({ ["local"] = {}, public = { ssn = "[REDACTED]", note = "ask [REDACTED] about it" } },
+      sb:agent {}:sanitized())
+    os.remove(path)
+  end)
+
+  it("are validated, naming the field", function()
+    assert.has_error(function() sandbox { policy = { sanitize = { keys = { 1 } } } } end,
+      "dana.sandbox: policy: sanitize.keys[1]: expected a word")
+    assert.has_error(function() sandbox { policy = { sanitize = { patterns = { "[" } } } } end)
+  end)
+end)
+
+describe("rate limits cannot be evaded", function()
+  it("by pcall, by reset, or by looping after the limit", function()
+    local sb = sandbox { agent_limits = { calls_per_minute = 2 } }
+    sb:register("f", function() return 1 end)
+    local a = sb:agent {}
+    local _, err = a:run_lua("for i = 1, 5 do pcall(dana.call, 'f') end return 'escaped'")
+    assert.equal("RateLimitError", err.kind)
+    a:reset()
+    _, err = a:run_lua("return dana.call('f')")
+    assert.equal("RateLimitError", err.kind)  -- the bucket survives reset()
+  end)
+end)

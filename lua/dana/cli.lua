@@ -101,11 +101,7 @@ local function make_agent(dana, o, out)
     tenant = o.tenant or "default",
     print = function(_, text) out:write(text) end,
   }
-  if o.policy then
-    local p, e = dana.policy(o.policy)
-    if not p then return nil, "policy: " .. tostring(e) end
-    sbopts.policy = p
-  end
+  if o.policy then sbopts.policy = o.policy end  -- a path: dana.sandbox loads it
   if o.audit then sbopts.audit = { path = o.audit } end
   if o.llm then sbopts.llm = o.llm end
   local limits = {}
@@ -115,7 +111,7 @@ local function make_agent(dana, o, out)
   if o.output then limits.output = o.output end
   if o.calls then limits.calls_per_minute = o.calls end
   local ok, sb = pcall(dana.sandbox, sbopts)
-  if not ok then return nil, tostring(sb) end
+  if not ok then return nil, (tostring(sb):gsub("^.-dana%.sandbox: ", "")) end
   local ok2, agent, err = pcall(sb.agent, sb, {
     name = o.agent or "main", user = o.user or os.getenv("USER") or "user",
     role = o.role or "agent", session = o.session or "cli", limits = limits,

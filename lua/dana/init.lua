@@ -81,9 +81,17 @@ function M.sandbox(opts)
     })
     o.policy = p
   elseif not P.is_policy(o.policy) then
-    local p, err = P.new(o.policy)
-    if not p then error("dana.sandbox: policy: " .. tostring(err), 2) end
+    local p, extras = P.load(o.policy)
+    if not p then error("dana.sandbox: policy: " .. tostring(extras), 2) end
     o.policy = p
+    if extras then  -- the policy's sanitizer words and patterns, plus the sandbox's own
+      local merged = { keys = {}, patterns = {} }
+      for _, src in ipairs { extras, o.sanitize or {} } do
+        for _, w in ipairs(src.keys or {}) do merged.keys[#merged.keys + 1] = w end
+        for _, q in ipairs(src.patterns or {}) do merged.patterns[#merged.patterns + 1] = q end
+      end
+      o.sanitize = merged
+    end
   end
   if type(o.audit) == "table" and getmetatable(o.audit) == nil then
     local a = {}

@@ -60,6 +60,63 @@ end
 -- @treturn[2] nil
 -- @treturn[2] string message naming the field, e.g. `roles.analyst.allow[2]: bad permission 'x'`
 -- @treturn[2] string `"EPOLICY"`
+-- The policy's sanitizer additions: `sanitize = {keys = {"word", ...}, patterns = {...}}`
+-- (patterns: LPeg patterns, or strings in LPeg's `re` syntax, the only form JSON can hold).
+local function sanitizer_extras(s, where)
+  if s == nil then return nil end
+  if type(s) ~= "table" then return nil, where .. ": expected a table" end
+  local out = { keys = {}, patterns = {} }
+  for k in pairs(s) do
+    if k ~= "keys" and k ~= "patterns" then return nil, where .. "." .. tostring(k) .. ": unknown field" end
+  end
+  for i, w in ipairs(s.keys or {}) do
+    if type(w) ~= "string" or w == "" then return nil, ("%s.keys[%d]: expected a word"):format(where, i) end
+    out.keys[i] = w
+  end
+  local lpeg, re = require "lpeg", require "re"
+  for i, p in ipairs(s.patterns or {}) do
+    if type(p) == "string" then
+      local ok, compiled = pcall(re.compile, p)
+      if not ok then return nil, ("%s.patterns[%d]: bad pattern: %s"):format(where, i, tostring(compiled)) end
+      p = compiled
+    end
+    if lpeg.type(p) ~= "pattern" then return nil, ("%s.patterns[%d]: expected a pattern"):format(where, i) end
+    out.patterns[i] = p
+  end
+  return out
+end
+
+--- Loads a policy and its sanitizer additions (the `sanitize` field).
+-- @param src as for `new`
+-- @treturn[1] userdata the policy
+-- @treturn[1] table|nil `{keys=, patterns=}` for `dana.sanitize`
+-- @treturn[2] nil
+-- @treturn[2] string message
+-- @treturn[2] string `"EPOLICY"`
+function M.load(src)
+  local def, where = src, ""
+  if type(src) == "string" then
+    where = src .. ": "
+    local text, err = read_file(src)
+    if text == nil then return nil, "cannot read policy: " .. tostring(err), "EPOLICY" end
+    local d, derr, code = M.decode_json(text, src)
+    if d == nil then return nil, derr, code end
+    def = d
+  end
+  local extras
+  if type(def) == "table" and def.sanitize ~= nil then
+    local err
+    extras, err = sanitizer_extras(def.sanitize, "sanitize")
+    if not extras then return nil, where .. err, "EPOLICY" end
+    local copy = {}
+    for k, v in pairs(def) do if k ~= "sanitize" then copy[k] = v end end
+    def = copy
+  end
+  local p, err, code = M.new(def)
+  if not p then return nil, (type(src) == "string" and src .. ": " or "") .. err, code end
+  return p, extras
+end
+
 function M.new(src)
   local def, name = src, nil
   if type(src) == "string" then
