@@ -84,7 +84,9 @@ function M.sandbox(opts)
     local p, extras = P.load(o.policy)
     if not p then error("dana.sandbox: policy: " .. tostring(extras), 2) end
     o.policy = p
-    if extras then  -- the policy's sanitizer words and patterns, plus the sandbox's own
+    if extras and extras.injection and o.injection == nil then o.injection = extras.injection end
+    if extras and (extras.keys or extras.patterns) then
+      -- the policy's sanitizer words and patterns, plus the sandbox's own
       local merged = { keys = {}, patterns = {} }
       for _, src in ipairs { extras, o.sanitize or {} } do
         for _, w in ipairs(src.keys or {}) do merged.keys[#merged.keys + 1] = w end

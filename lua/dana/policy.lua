@@ -89,7 +89,8 @@ end
 --- Loads a policy and its sanitizer additions (the `sanitize` field).
 -- @param src as for `new`
 -- @treturn[1] userdata the policy
--- @treturn[1] table|nil `{keys=, patterns=}` for `dana.sanitize`
+-- @treturn[1] table|nil `{keys=, patterns=}` for `dana.sanitize`, and `injection`
+--   ("warn" or "block") for `reason()`
 -- @treturn[2] nil
 -- @treturn[2] string message
 -- @treturn[2] string `"EPOLICY"`
@@ -104,12 +105,22 @@ function M.load(src)
     def = d
   end
   local extras
-  if type(def) == "table" and def.sanitize ~= nil then
+  if type(def) == "table" and (def.sanitize ~= nil or def.injection ~= nil) then
     local err
-    extras, err = sanitizer_extras(def.sanitize, "sanitize")
-    if not extras then return nil, where .. err, "EPOLICY" end
+    if def.sanitize ~= nil then
+      extras, err = sanitizer_extras(def.sanitize, "sanitize")
+      if not extras then return nil, where .. err, "EPOLICY" end
+    end
+    if def.injection ~= nil then
+      -- what reason() does when untrusted context looks like a prompt injection
+      if def.injection ~= "warn" and def.injection ~= "block" then
+        return nil, where .. 'injection: expected "warn" or "block"', "EPOLICY"
+      end
+      extras = extras or {}
+      extras.injection = def.injection
+    end
     local copy = {}
-    for k, v in pairs(def) do if k ~= "sanitize" then copy[k] = v end end
+    for k, v in pairs(def) do if k ~= "sanitize" and k ~= "injection" then copy[k] = v end end
     def = copy
   end
   local p, err, code = M.new(def)
