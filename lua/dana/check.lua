@@ -82,7 +82,7 @@ function M.main(o, pos, out, errout)
   local P = require "dana.policy"
   local policy, perr
   if o.policy then
-    policy, perr = P.new(o.policy)
+    policy, perr = P.load(o.policy)
   else
     policy, perr = P.new { roles = { user = { allow = { "call:*" } }, agent = { allow = { "call:*" } } } }
   end

@@ -42,7 +42,7 @@ local function parse(args, err)
 end
 
 local function load_policy(o, err)
-  local p, msg = policy.new(o.policy)
+  local p, msg = policy.load(o.policy)  -- also accepts the sanitize and injection fields
   if not p then err:write("dana policy: ", msg, "\n") end
   return p
 end
