@@ -325,6 +325,7 @@ int dana_agent_call_host(lua_State *L) {
       int j;
       for (j = 0; j < i; j++) dana_blob_free(&c.args[j]);
       if (c.args != small) free(c.args);
+      dana_limits_poll(L);  /* interrupted by a limit: that limit is the error */
       dana_agent_raise(L, dana_value_refusal_kind(why), "argument %d of '%s' cannot be copied: %s",
                        i + 1, name, why);
     }

@@ -32,6 +32,9 @@ void dana_vlib_open(lua_State *L);     /* vlib.c: exposes _vlib = {string=, tabl
 ** tripped (for example the watchdog's deadline); C loops that can run long
 ** must call it every few thousand steps. It is a no-op in a non-agent state. */
 void dana_limits_poll(lua_State *L);
+/* Nonzero when L is an agent state whose limit has tripped (no raise): for C
+** loops that must clean up before they return. */
+int dana_limits_stopped(lua_State *L);
 /* Bytes the agent may still allocate before its memory limit; SIZE_MAX when
 ** L is not an agent state. Use it to refuse a huge result before building it. */
 size_t dana_limits_room(lua_State *L);

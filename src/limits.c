@@ -124,6 +124,8 @@ static void limits_hook(lua_State *L, lua_Debug *ar) {
 }
 
 DANA_NORET dana_limits_trip(lua_State *L, DanaAgent *a, DanaLimitKind kind) {
+  /* a limit that tripped first (the watchdog's deadline) is the one reported */
+  if (a->poison == DANA_LIM_NONE && a->tripped != DANA_LIM_NONE) a->poison = (int)a->tripped;
   if (a->poison == DANA_LIM_NONE) a->poison = (int)kind;
   /* Keep a hook on this thread: any Lua code that runs while the error unwinds
   ** (or after a catch we did not make) raises again at once. */
@@ -158,6 +160,11 @@ void dana_limits_poll(lua_State *L) {
   if (a == NULL) return;
   if (a->poison == DANA_LIM_NONE && a->tripped != DANA_LIM_NONE) a->poison = (int)a->tripped;
   if (a->poison != DANA_LIM_NONE) dana_limits_trip(L, a, (DanaLimitKind)a->poison);
+}
+
+int dana_limits_stopped(lua_State *L) {
+  DanaAgent *a = dana_agent_of(L);
+  return a != NULL && (a->poison != DANA_LIM_NONE || a->tripped != DANA_LIM_NONE);
 }
 
 size_t dana_limits_room(lua_State *L) {

@@ -138,9 +138,11 @@ int dana_agent_scope_set(lua_State *L) {
   check_key(L, &k);
   if (lua_isnoneornil(L, 2)) return scope_delete(L, a, &k);
   check_access(L, a, &k, ACCESS_WRITE);
-  if (!dana_value_encode(L, 2, &a->sb->codec, &blob, why, sizeof why))
+  if (!dana_value_encode(L, 2, &a->sb->codec, &blob, why, sizeof why)) {
+    dana_limits_poll(L);  /* interrupted by a limit: that limit is the error */
     dana_agent_raise(L, dana_value_refusal_kind(why), "cannot store %s:%s: %s",
                      dana_scope_name(k.scope), k.name, why);
+  }
   if (k.scope == SCOPE_SYSTEM && dana_guard_blob_tainted(a->host, a, &blob)) {
     dana_blob_free(&blob);
     dana_agent_raise(L, "SecurityError", "LLM output cannot be written to system:%s", k.name);

@@ -119,6 +119,11 @@ static int enc_table(Enc *e, int idx) {
       lua_pop(L, 2);
       return enc_fail(e, "value has too many items to copy");
     }
+    /* a copy of millions of items is one long C call: stop when a limit trips */
+    if ((e->items & 4095) == 0 && dana_limits_stopped(L)) {
+      lua_pop(L, 2);
+      return enc_fail(e, "copy interrupted by a limit");
+    }
     if (!enc_value(e, lua_absindex(L, -2)) || !enc_value(e, lua_absindex(L, -1))) {
       lua_pop(L, 2);
       return 0;
@@ -278,6 +283,7 @@ static void dec_table(Dec *d) {
   if (n > (size_t)(d->end - d->p) / 2) dec_bad(d);
   lua_createtable(L, 0, n > 0x7fffffff ? 0x7fffffff : (int)n);
   for (i = 0; i < n; i++) {
+    if ((i & 4095) == 4095) dana_limits_poll(L);  /* may raise the agent's limit */
     dec_value(d);
     if (lua_isnil(L, -1)) dec_bad(d);
     if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1) &&
