@@ -1326,7 +1326,7 @@ static void read_limited(lua_State *L, DanaSandbox *sb) {
 static void read_codec(lua_State *L, DanaSandbox *sb) {
   sb->codec.max_depth = 64;
   sb->codec.max_bytes = (size_t)64 << 20;
-  sb->codec.max_items = (size_t)1 << 22;
+  sb->codec.max_items = (size_t)1 << 20;  /* a million entries: bounds one copy in time too */
   sb->store_limit = DANA_DEFAULT_MEMORY;
   if (lua_getfield(L, 1, "max_depth") != LUA_TNIL) {
     lua_Integer d = luaL_checkinteger(L, -1);
