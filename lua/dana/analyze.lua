@@ -45,14 +45,16 @@ collect_stmt = function(s, sc)
   if tag == "Assign" or tag == "TypedAssign" or tag == "AugAssign" then
     if is_local_target(s.target) then
       local site
-      if tag == "Assign" then site = { kind = "assign", expr = s.value }
+      if not sc.sites then site = nil -- premark: names only
+      elseif tag == "Assign" then site = { kind = "assign", expr = s.value }
       elseif tag == "AugAssign" then site = { kind = "aug", op = s.op, expr = s.value }
       else site = OTHER end
       add(sc, s.target.name, site)
     end
   elseif tag == "For" then
     for _, t in ipairs(s.targets) do
-      add(sc, t.name, (#s.targets == 1 and not s.unpack) and { kind = "for", iter = s.iter } or OTHER)
+      add(sc, t.name, sc.sites and ((#s.targets == 1 and not s.unpack) and { kind = "for", iter = s.iter }
+        or OTHER))
     end
     collect_body(s.body, sc)
   elseif tag == "While" then
@@ -72,7 +74,7 @@ collect_stmt = function(s, sc)
     if s.name then add(sc, s.name, OTHER) end
     collect_body(s.body, sc)
   elseif tag == "FuncDef" or tag == "PipeDef" or tag == "StructDef" then
-    add(sc, s.name, { kind = "def", node = s })
+    add(sc, s.name, sc.sites and { kind = "def", node = s })
   elseif tag == "InterfaceDef" or tag == "AgentDef" then
     add(sc, s.name, OTHER)
   elseif tag == "Import" then
@@ -84,10 +86,17 @@ end
 
 local ALL -- every scope of the current analysis, parents first
 
+-- Shared read-only empties: most scopes (lambdas, small functions) never get calls,
+-- statics or kinds, and a dozen tables per scope add up; writers replace them first.
+local NOCALLS, NOSTATIC = setmetatable({}, { __newindex = function() error("NOCALLS") end }),
+  setmetatable({}, { __newindex = function() error("NOSTATIC") end })
+local NOKINDS = { int = setmetatable({}, { __newindex = function() error("NOKINDS") end }) }
+NOKINDS.list, NOKINDS.dict = NOKINDS.int, NOKINDS.int
+
 local function newscope(kind, parent)
   local sc = { kind = kind, parent = parent, locals = {}, order = {}, assigned = {}, init = {},
-    sites = {}, params = {}, num = {}, static = {}, escapes = {}, calls = {},
-    kinds = { int = {}, list = {}, dict = {} } }
+    sites = {}, params = {}, num = {}, static = NOSTATIC, escapes = {}, calls = NOCALLS,
+    kinds = NOKINDS }
   ALL[#ALL + 1] = sc
   return sc
 end
@@ -182,9 +191,7 @@ end
 
 
 local WALK = {}
-local function noop() end
-WALK.Int, WALK.Float, WALK.String, WALK.Bool, WALK.None, WALK.Placeholder = noop, noop, noop,
-  noop, noop, noop
+-- literals (Int, Float, String, Bool, None, Placeholder) have no entry: nothing to walk
 WALK.Name = function(st, sc, e)
   local d = read_name(st, sc, e, e.name)
   if d then d.escapes[e.name] = true end
@@ -231,8 +238,10 @@ WALK.Call = function(st, sc, e)
   if f.tag == "Name" then
     local d = read_name(st, sc, f, f.name)
     if d then
-      local l = d.calls[f.name]
-      if not l then l = {}; d.calls[f.name] = l end
+      local calls = d.calls
+      if calls == NOCALLS then calls = {}; d.calls = calls end
+      local l = calls[f.name]
+      if not l then l = {}; calls[f.name] = l end
       l[#l + 1] = { call = e, scope = sc }
     end
   else
@@ -255,7 +264,14 @@ end
 
 walk_expr = function(st, sc, e)
   if e == nil then return end
-  local f = WALK[e.tag]
+  local tag = e.tag
+  if tag == "Name" then -- the most common node, inline
+    local name = e.name
+    local d = read_name(st, sc, e, name)
+    if d then d.escapes[name] = true end
+    return
+  end
+  local f = WALK[tag]
   if f then f(st, sc, e) end
 end
 
@@ -488,6 +504,7 @@ end
 local function finish_kinds(scopes)
   -- list / dict kinds depend on no other name: one pass
   for _, sc in ipairs(scopes) do
+    if next(sc.sites) ~= nil then sc.kinds = { int = {}, list = {}, dict = {} } end
     local lt, dt = sc.kinds.list, sc.kinds.dict
     for name, sites in pairs(sc.sites) do
       if not sc.params[name] and not sc.init[name] and plain_sites(sites) then
@@ -607,7 +624,10 @@ local function finish_all(scopes)
         if plain_sites(sites) then num[name] = true end
         if #sites == 1 and sites[1].kind == "def" then
           local node = sites[1].node
-          if not (node.decorators and #node.decorators > 0) then sc.static[name] = node end
+          if not (node.decorators and #node.decorators > 0) then
+            if sc.static == NOSTATIC then sc.static = {} end
+            sc.static[name] = node
+          end
         end
       end
     end

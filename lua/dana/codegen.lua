@@ -99,10 +99,19 @@ function G:emit(s)
   b[#b + 1] = s
 end
 
+-- NEWLINES[n] = n newlines (the usual small gaps, without building a string each time)
+local NEWLINES = setmetatable({}, { __index = function(t, n)
+  local s = srep("\n", n)
+  if n <= 64 then t[n] = s end
+  return s
+end })
+
 --- Moves the output to Dana line `line` (never backwards).
 function G:nl(line)
-  if line and line > self.cur then
-    self:emit(srep("\n", line - self.cur))
+  local cur = self.cur
+  if line and line > cur then
+    local b = self.buf
+    b[#b + 1] = NEWLINES[line - cur]
     self.cur = line
   end
 end
@@ -110,10 +119,10 @@ end
 --- Newlines to put before the text of expression node e (updates the line).
 function G:pre(e)
   local line = e and e.line
-  if line and line > self.cur then
-    local n = line - self.cur
+  local cur = self.cur
+  if line and line > cur then
     self.cur = line
-    return srep("\n", n)
+    return NEWLINES[line - cur]
   end
   return ""
 end
@@ -155,10 +164,11 @@ end
 --- Is expression e statically numeric in the current scope?
 function G:num(e)
   if self.nonum then return false end
-  local r = e._num
+  local memo = self.nummemo -- keyed by node (a field would make Lua resize the node)
+  local r = memo[e]
   if r == nil then
     r = self.scope ~= nil and analyze.numeric(e, self.scope.sc) or false
-    e._num = r
+    memo[e] = r
   end
   return r
 end
@@ -166,15 +176,15 @@ end
 --- Is e statically of kind "int", "list" or "dict" (a plain local of that kind)?
 function G:kind(e, which)
   if self.nonum or not self.scope then return false end
-  local memo = e._kinds
+  local memo = self.kindmemo[which]
   if not memo then
     memo = {}
-    e._kinds = memo
+    self.kindmemo[which] = memo
   end
-  local r = memo[which]
+  local r = memo[e]
   if r == nil then
     r = analyze.kind_of(e, self.scope.sc, which) or false
-    memo[which] = r
+    memo[e] = r
   end
   return r
 end
@@ -200,7 +210,24 @@ local function global_read(name)
 end
 
 function G:read_name(node, name)
+  local sc = self.scope
+  local rc
+  if sc and not node._global then -- a function of (scope, name): cached per scope
+    rc = sc.rcache
+    if rc then
+      local r = rc[name]
+      if r then return r end
+    else
+      rc = {}
+      sc.rcache = rc
+    end
+  end
   local l = self:lookup(name)
+  if rc then
+    local r = l or global_read(name)
+    rc[name] = r
+    return r
+  end
   if l and not node._global then return l end
   if l and is_lua_ident(name) and not needs_rename(name) then
     return "_ENV." .. name -- a local of that name exists but cannot hold the value yet
@@ -248,9 +275,13 @@ local function never_falsy(e)
     or t == "DictComp" or t == "Lambda" or t == "BinOp" or (t == "Bool" and e.value)
 end
 
+local sbyte, smatch = string.byte, string.match
 local function simple(s)
-  return s:match("^[%a_][%w_]*$") ~= nil or s:match("^%(%-?[%d.]+%)$") ~= nil
-    or s:match("^[%d.]+$") ~= nil
+  local b = sbyte(s, 1)
+  if not b then return false end
+  if b == 40 then return smatch(s, "^%(%-?[%d.]+%)$") ~= nil end -- "("
+  if (b >= 48 and b <= 57) or b == 46 then return smatch(s, "^[%d.]+$") ~= nil end
+  return smatch(s, "^[%a_][%w_]*$") ~= nil
 end
 
 --- Condition context: a Lua boolean.
@@ -1527,7 +1558,8 @@ end
 
 --- Generates Lua for an analysed Module. Returns the Lua source.
 function C.generate(module)
-  local g = setmetatable({ buf = {}, cur = 1, ids = 0, scope = nil, loops = {}, handlers = {} }, G)
+  local g = setmetatable({ buf = {}, cur = 1, ids = 0, scope = nil, loops = {}, handlers = {},
+    nummemo = {}, kindmemo = {} }, G)
   local ms = module._scope
   local spill = #ms.order > SPILL and "_Dg" or nil
   g.fn = { closure = 0, tries = {}, module = true }

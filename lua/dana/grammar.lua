@@ -43,9 +43,12 @@ M.RESERVED = RESERVED
 -- positions and errors
 
 --- Line and column of offset `p` of the transformed text (cursor-cached).
+-- Captures mostly run in text order, except that a node's own position is looked up
+-- after its children's: such backward lookups leave the cursor where it is.
 local function lc(st, p)
   local ls, i = st.ls, st.cur
   local a = ls[i]
+  local lo, hi
   if p >= a then
     local nx = ls[i + 1]
     if not nx or p < nx then return i, p - a + 1 end   -- the cached line (the usual case)
@@ -54,14 +57,30 @@ local function lc(st, p)
       st.cur = i + 1
       return i + 1, p - nx + 1
     end
+    lo, hi = i + 2, st.nls -- further on: binary search, and move the cursor there
+    while lo < hi do
+      local mid = (lo + hi + 1) // 2
+      if ls[mid] <= p then lo = mid else hi = mid - 1 end
+    end
+    st.cur = lo
+    return lo, p - ls[lo] + 1
   end
-  -- anywhere else (captures run out of order): binary search
-  local lo, hi = 1, st.nls
+  -- backward: a few lines back linearly (the cursor stays), else binary search
+  local j = i - 1
+  local stop = i - 8
+  if stop < 1 then stop = 1 end
+  while j >= stop do
+    local b = ls[j]
+    if b <= p then return j, p - b + 1 end
+    j = j - 1
+  end
+  lo, hi = 1, j
+  if hi < 1 then st.cur = 1; return 1, p - ls[1] + 1 end
   while lo < hi do
     local mid = (lo + hi + 1) // 2
     if ls[mid] <= p then lo = mid else hi = mid - 1 end
   end
-  st.cur = lo
+  st.cur = lo -- far back: another stream of captures (match-time ones ran ahead)
   return lo, p - ls[lo] + 1
 end
 
@@ -669,6 +688,10 @@ end
 ---------------------------------------------------------------------------------------
 -- the grammar
 
+-- Statements matched per lpeg.match on the fast path (one match per statement costs a
+-- capture-stack allocation each time); any failure or error redoes them one at a time.
+local BATCH = 64
+
 local function build(instr, flatten)
   local ws = S(" \t\f\r") ^ 0
   local idc = R("az", "AZ", "09", "__")
@@ -753,10 +776,17 @@ local function build(instr, flatten)
     return false
   end)) / mkStr
   -- Name atoms are built at match time (one Lua call instead of two).
-  local NAMEATOM = #R("az", "AZ", "__") * tok("name", Cmt(Carg(1) * Cp() * C(ident),
-    function(_, i, st, p, nm)
+  local NAMEATOM = #R("az", "AZ", "__") * tok("name", Cmt(Carg(1) * C(ident),
+    function(_, i, st, nm)
       if RESERVED[nm] then return false end
-      local l, c = lc(st, p)
+      local p = i - #nm -- the name ends at i
+      local ls, l = st.ls, st.cur -- lc's cached-line case, inline (names are the commonest node)
+      local a, nx = ls[l], ls[l + 1]
+      if p >= a and (not nx or p < nx) then
+        return i, { tag = "Name", name = nm, line = l, col = p - a + 1 }
+      end
+      local c
+      l, c = lc(st, p)
       return i, { tag = "Name", name = nm, line = l, col = c }
     end))
   local TRUE = #S"Tt" * Carg(1) * Cp() * tok("True", (P"True" + P"true" + P"TRUE") * -idc) / mkConst("Bool", true)
@@ -924,8 +954,15 @@ local function build(instr, flatten)
     + V"simple" + STRAY
 
   G.top = Ct(V"stmt") * Cp()
+  -- each statement's captures are evaluated as soon as it has matched (an identity
+  -- match-time capture), so LPeg's capture list holds one statement at a time instead of
+  -- growing (and being reallocated) for the whole batch
+  local BSTMT = Cmt(V"stmt", ident_cmt)
+  G.batch = Ct(BSTMT * BSTMT ^ -(BATCH - 1)) * Cp()
   G.fexpr = ws * expr * Cp()
 
+  G[1] = "batch"
+  local batch = P(G)
   G[1] = "top"
   local top = P(G)
   G[1] = "stmt"
@@ -934,10 +971,10 @@ local function build(instr, flatten)
   local fexpr = P(G)
   local nrules = 0
   for k in pairs(G) do if type(k) == "string" then nrules = nrules + 1 end end
-  return top, fexpr, nrules
+  return top, fexpr, nrules, batch
 end
 
-local TOP, FEXPR_FAST, NRULES = build(false, false)
+local TOP, FEXPR_FAST, NRULES, BATCHTOP = build(false, false)
 local FLATTOP, FLATFEXPR_ = build(false, true)
 local ITOP = build(true, false)
 FEXPR, FLATFEXPR = FEXPR_FAST, FLATFEXPR_
@@ -1001,6 +1038,7 @@ local function parse(source, chunkname, opts)
   local body = {}
   local n = #T
   local pos = match(SKIP, T, 1)
+  local solo = 0 -- statements left to match singly after a failed batch
 
   local function lexerr()
     local e = lx.err
@@ -1019,6 +1057,22 @@ local function parse(source, chunkname, opts)
   end
 
   while pos <= n do
+    -- fast path: up to BATCH statements at once; anything unusual (no statement, a
+    -- recorded error, a Lua error) falls through to the one-statement path below,
+    -- which reports exactly as if no batch had been tried
+    st.sure = nil
+    if solo > 0 then solo = solo - 1
+    else
+      local bok, bnodes, bnp = pcall(match, BATCHTOP, T, pos, st)
+      if bok and bnodes and #st.errors == 0 then
+        for i = 1, #bnodes do body[#body + 1] = bnodes[i] end
+        pos = bnp
+        if pos > n then break end
+      else
+        solo = BATCH - 1 -- the rest of this window one statement at a time
+      end
+      st.errors = {}
+    end
     st.sure = nil
     local ok, nodes, np = pcall(match, TOP, T, pos, st)
     if not ok and tostring(nodes):find("subcapture nesting too deep", 1, true) then

@@ -18,7 +18,14 @@
 -- @module dana.lexer
 local M = {}
 
+local lpeg = require("lpeg")
 local byte, sub, find = string.byte, string.sub, string.find
+local match = lpeg.match
+-- Offset of the next byte that matters inside a logical line (newline, comment, quote,
+-- bracket, backslash, control or non-ASCII byte), or #s + 1: an LPeg charset test is
+-- about twice as fast as string.find with the equivalent class.
+local TO_SPECIAL = (1 - (lpeg.S("\n#'\"()[]{}\\") + lpeg.R("\0\8", "\11\11", "\14\31", "\127\255")))
+  ^ 0 * lpeg.Cp()
 local B_NL, B_HASH, B_SQ, B_DQ = 10, 35, 39, 34
 local B_BSL, B_COLON, B_TAB, B_FF = 92, 58, 9, 12
 
@@ -277,8 +284,8 @@ function M.scan(s, opts)
       local p = e
       local content_end
       while true do
-        local j = find(s, "[\n#'\"()%[%]{}\\\0-\8\11\14-\31\127-\255]", p)
-        if not j then content_end = n + 1; pos = n + 1; break end
+        local j = match(TO_SPECIAL, s, p)
+        if j > n then content_end = n + 1; pos = n + 1; break end
         local b = byte(s, j)
         if b == B_NL then
           if nb > 0 then

@@ -28,6 +28,7 @@ end
 
 local timing = os.getenv and os.getenv("DANA_TIME")
 local clock = os.clock
+local find = string.find
 
 --- Translates Dana source. Returns lua_source, linemap or nil, errors.
 function M.translate(source, chunkname)
@@ -55,8 +56,13 @@ function M.translate(source, chunkname)
       chunkname, (t1 - t0) * 1000, (clock() - t1) * 1000))
   end
   local linemap = { warnings = warnings }
-  local n = 1
-  for _ in lua_src:gmatch("\n") do n = n + 1 end
+  local n, p = 1, 1
+  while true do -- count the lines (plain find: memchr, not a pattern iterator)
+    local q = find(lua_src, "\n", p, true)
+    if not q then break end
+    n = n + 1
+    p = q + 1
+  end
   for i = 1, n do linemap[i] = i end
   return lua_src, linemap
 end
