@@ -145,6 +145,20 @@ describe("the audit log", function()
     os.remove(path .. ".head")
   end)
 
+  it("masks the agent's secrets in audit details", function()
+    local path = tmpname()
+    local sb = sandbox { audit = { path = path }, approve = function() return { ops = 1 } end }
+    sb:agent {}:run_lua([[
+      dana.set('private:pw', 'hunter2-hunter2')
+      dana.escalate('admin', 'my password is ' .. dana.get('private:pw'))]])
+    sb:close()
+    local text = io.open(path):read("a")
+    assert.matches('"op":"escalate".-"decision":"grant".-"detail":"my password is %[REDACTED%]"', text)
+    assert.not_matches("hunter2", text)
+    os.remove(path)
+    os.remove(path .. ".head")
+  end)
+
   it("fails closed: writes and calls are refused when the log cannot be written", function()
     local sb = sandbox { audit = { path = "/dev/full" } }
     sb:register("f", function() return 1 end)
