@@ -157,3 +157,7 @@ describe("dana usage", function()
     assert.matches("unknown command", err)
   end)
 end)
+
+teardown(function()
+  os.execute("rm -rf " .. dir .. " /tmp/dana-cli-stderr")
+end)
