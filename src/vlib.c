@@ -2083,15 +2083,14 @@ static int tmove (lua_State *L) {
 
 
 /* Adds t[i] to a concat result, refusing to pass 'room' bytes. */
-static void addfield (lua_State *L, luaL_Buffer *b, lua_Integer i,
-                      size_t room) {
-  size_t l;
+/* As ltablib.c: the result grows through the agent's allocator, which refuses
+** growth past the memory limit (MemoryLimitError), and tab_tick polls for the
+** other limits, so no per-element size check is needed. */
+static void addfield (lua_State *L, luaL_Buffer *b, lua_Integer i) {
   lua_geti(L, 1, i);
   if (l_unlikely(!lua_isstring(L, -1)))
     luaL_error(L, "invalid value (%s) at index %I in table for 'concat'",
                   luaL_typename(L, -1), (LUAI_UACINT)i);
-  lua_tolstring(L, -1, &l);  /* (what luaL_addvalue would do anyway) */
-  room_check(L, "table.concat", luaL_bufflen(b), l, room);
   luaL_addvalue(b);
 }
 
@@ -2102,28 +2101,20 @@ static int tconcat (lua_State *L) {
   size_t lsep;
   const char *sep = luaL_optlstring(L, 2, "", &lsep);
   lua_Integer i = luaL_optinteger(L, 3, 1);
-  size_t room = dana_limits_room(L);
   lua_Unsigned count = 0;
   last = luaL_optinteger(L, 4, last);
   luaL_buffinit(L, &b);
   for (; i < last; i++) {
-    addfield(L, &b, i, room);
-    room_check(L, "table.concat", luaL_bufflen(&b), lsep, room);
+    addfield(L, &b, i);
     luaL_addlstring(&b, sep, lsep);
     tab_tick(L, &count);
   }
   if (i == last)  /* add last value (if interval was not empty) */
-    addfield(L, &b, i, room);
+    addfield(L, &b, i);
   luaL_pushresult(&b);
   return 1;
 }
 
-
-/*
-** {======================================================
-** Pack/unpack
-** =======================================================
-*/
 
 static int tpack (lua_State *L) {
   int i;
