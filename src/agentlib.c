@@ -286,6 +286,29 @@ static const luaL_Reg co_funcs[] = {
   {"isyieldable", co_isyieldable}, {"close", co_close}, {NULL, NULL}
 };
 
+/* ---- the string library of an agent ---- */
+
+/* Lua's own functions whose work is linear in a string that already exists or
+** in a result that must be allocated (so the allocator bounds it): no hook is
+** needed inside them, and Lua's versions are faster than a copy in this
+** module. Everything that can run without bound (rep, the pattern matcher,
+** pack) stays vetted. */
+static const char *const plain_string_funcs[] = {
+  "byte", "char", "format", "len", "lower", "reverse", "sub", "upper", NULL
+};
+
+/* Pushes the string library for agents: vlib, with plain_string_funcs taken
+** from Lua's own (the table at `lua_idx`). */
+static void push_agent_string(lua_State *A, int lua_idx) {
+  int i;
+  lua_idx = lua_absindex(A, lua_idx);
+  dana_vlib_push_string(A);
+  for (i = 0; plain_string_funcs[i]; i++) {
+    lua_getfield(A, lua_idx, plain_string_funcs[i]);
+    lua_setfield(A, -2, plain_string_funcs[i]);
+  }
+}
+
 /* ---- building the template ---- */
 
 static const char *const base_names[] = {
@@ -335,7 +358,8 @@ int dana_agentlib_setup(lua_State *A) {
   set_lib(A, "utf8", luaopen_utf8);
   luaL_newlib(A, co_funcs);
   lua_setfield(A, 2, "coroutine");
-  dana_vlib_push_string(A);
+  luaL_requiref(A, "string", luaopen_string, 0);  /* 3: Lua's own, for push_agent_string */
+  push_agent_string(A, 3);
   lua_setfield(A, 2, "string");
   dana_vlib_push_table(A);
   lua_setfield(A, 2, "table");
@@ -360,7 +384,7 @@ int dana_agentlib_setup(lua_State *A) {
   /* the string metatable: methods from a hidden copy, not changeable */
   lua_pushliteral(A, "");
   lua_createtable(A, 0, 2);
-  dana_vlib_push_string(A);
+  push_agent_string(A, 3);
   lua_setfield(A, -2, "__index");
   lua_pushboolean(A, 0);
   lua_setfield(A, -2, "__metatable");
