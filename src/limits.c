@@ -38,27 +38,28 @@ double dana_now(void) {
 
 void *dana_agent_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   DanaAgent *a = (DanaAgent *)ud;
-  DanaSandbox *sb = a->sb;
-  size_t old = ptr ? osize : 0;
   void *np;
-  if (nsize == 0) {
-    free(ptr);
-    a->mem_used -= old;
-    sb->mem_used -= old;
-    return NULL;
-  }
-  if (nsize > old) {
-    size_t delta = nsize - old;
+  if (ptr == NULL) osize = 0;
+  if (nsize > osize) {
+    size_t delta = nsize - osize;
+    DanaSandbox *sb = a->sb;
     if (delta > a->limits.memory - a->mem_used) return NULL;
     if (sb->limits.memory && delta > sb->limits.memory - sb->mem_used) return NULL;
+    np = ptr ? realloc(ptr, nsize) : malloc(nsize);
+    if (np == NULL) return NULL;
+    a->mem_used += delta;
+    sb->mem_used += delta;
+    return np;
   }
-  np = realloc(ptr, nsize);
-  if (np == NULL) {
-    if (nsize <= old) return ptr;  /* a shrink never fails: keep the block */
-    return NULL;
+  if (nsize == 0) {
+    free(ptr);
+    np = NULL;
+  } else {
+    np = realloc(ptr, nsize);
+    if (np == NULL) return ptr;  /* a shrink never fails: keep the block (counted as before) */
   }
-  a->mem_used = a->mem_used - old + nsize;
-  sb->mem_used = sb->mem_used - old + nsize;
+  a->mem_used -= osize - nsize;
+  a->sb->mem_used -= osize - nsize;
   return np;
 }
 
