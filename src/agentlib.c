@@ -45,7 +45,7 @@ static int v_print(lua_State *L) {
 /* ---- pcall / xpcall: a limit error is re-raised, never returned ---- */
 
 static int finishpcall(lua_State *L, int status, lua_KContext extra) {
-  dana_limits_after_pcall(L, dana_agent_of(L), status);
+  dana_limits_after_pcall(L, dana_agent_of(L), status, L);
   if (l_unlikely(status != LUA_OK && status != LUA_YIELD)) {
     lua_pushboolean(L, 0);
     lua_pushvalue(L, -2);
@@ -67,8 +67,7 @@ static int v_pcall(lua_State *L) {
 ** ordinary errors. A limit raised from a hook leaves hooks disabled while the
 ** error is being handled, so a looping handler could never be stopped. */
 static int xpcall_handler(lua_State *L) {
-  DanaAgent *a = dana_agent_of(L);
-  if (a != NULL && (a->poison != DANA_LIM_NONE || a->tripped != DANA_LIM_NONE)) return 1;
+  if (dana_limits_stopped(L)) return 1;
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
   lua_call(L, lua_gettop(L) - 1, 1);
@@ -133,16 +132,10 @@ static int reset_thread(lua_State *L, lua_State *co) {
   return status;
 }
 
-/* After a resume returns with an error: a limit in the coroutine is a limit
-** in the resumer. */
+/* After a resume returns: a limit in the coroutine (its error object is in co)
+** is a limit in the resumer. */
 static void check_resume(lua_State *L, lua_State *co, int status) {
-  DanaAgent *a = dana_agent_of(L);
-  if (a == NULL) return;
-  if (a->poison == DANA_LIM_NONE && a->tripped != DANA_LIM_NONE) a->poison = (int)a->tripped;
-  if (a->poison != DANA_LIM_NONE) dana_limits_trip(L, a, (DanaLimitKind)a->poison);
-  if (status == LUA_ERRMEM) dana_limits_trip(L, a, DANA_LIM_MEMORY);
-  if (status != LUA_OK && status != LUA_YIELD && dana_limits_is_overflow(co, status, -1))
-    dana_limits_trip(L, a, DANA_LIM_RECURSION);
+  dana_limits_after_pcall(L, dana_agent_of(L), status, co);
 }
 
 static int auxresume(lua_State *L, lua_State *co, int narg) {

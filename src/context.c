@@ -595,12 +595,7 @@ static int agent_failure(lua_State *L, DanaAgent *a, int status, const char *chu
   const char *file = a->err_file[0] ? a->err_file : chunk;
   memset(&e, 0, sizeof e);
   e.line = a->err_line;
-  if (a->poison == DANA_LIM_NONE && a->tripped != DANA_LIM_NONE) a->poison = (int)a->tripped;
-  if (a->poison == DANA_LIM_NONE) {
-    if (status == LUA_ERRMEM) a->poison = DANA_LIM_MEMORY;
-    else if (dana_limits_is_overflow(A, status, -1)) a->poison = DANA_LIM_RECURSION;
-  }
-  if (a->poison != DANA_LIM_NONE) {
+  if (dana_limits_settle(a, status, A) != DANA_LIM_NONE) {
     strcpy(e.kind, dana_limit_kind_name(a->poison));
     dana_limit_message(a, a->poison, e.message, sizeof e.message);
   } else {

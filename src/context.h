@@ -144,7 +144,12 @@ void *dana_agent_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 DanaAgent *dana_agent_of(lua_State *L);
 double dana_now(void);
 DANA_NORET dana_limits_trip(lua_State *L, DanaAgent *a, DanaLimitKind kind);
-void dana_limits_after_pcall(lua_State *L, DanaAgent *a, int status);
+/* The agent's sticky limit after a call returned `status`: a deadline the
+** watchdog marked becomes the poison; so do LUA_ERRMEM and a stack overflow
+** (error object at the top of E). Returns a->poison (DANA_LIM_NONE: none). */
+int dana_limits_settle(DanaAgent *a, int status, lua_State *E);
+/* Raises the poison (see settle) in L; a no-op when there is none. */
+void dana_limits_after_pcall(lua_State *L, DanaAgent *a, int status, lua_State *E);
 int dana_limits_is_overflow(lua_State *L, int status, int idx);
 void dana_limits_begin_run(DanaAgent *a);
 void dana_limits_end_run(DanaAgent *a);

@@ -113,11 +113,20 @@ const char *dana_limit_message(DanaAgent *a, int kind, char *buf, size_t len) {
 
 /* ---- hooks ---- */
 
+int dana_limits_settle(DanaAgent *a, int status, lua_State *E) {
+  if (a->poison == DANA_LIM_NONE && a->tripped != DANA_LIM_NONE) a->poison = (int)a->tripped;
+  if (a->poison == DANA_LIM_NONE && status != LUA_OK && status != LUA_YIELD) {
+    if (status == LUA_ERRMEM) a->poison = DANA_LIM_MEMORY;
+    else if (dana_limits_is_overflow(E, status, -1)) a->poison = DANA_LIM_RECURSION;
+  }
+  return a->poison;
+}
+
 static void limits_hook(lua_State *L, lua_Debug *ar) {
   DanaAgent *a = dana_agent_of(L);
   if (a == NULL) return;
-  if (a->poison == DANA_LIM_NONE && a->tripped != DANA_LIM_NONE) a->poison = (int)a->tripped;
-  if (a->poison != DANA_LIM_NONE) dana_limits_trip(L, a, (DanaLimitKind)a->poison);
+  if (dana_limits_settle(a, LUA_OK, L) != DANA_LIM_NONE)
+    dana_limits_trip(L, a, (DanaLimitKind)a->poison);
   if (ar->event == LUA_HOOKCOUNT && a->hook_count > 0) {
     a->instr_left -= a->hook_count;
     if (a->instr_left <= 0) dana_limits_trip(L, a, DANA_LIM_INSTRUCTIONS);
@@ -126,8 +135,7 @@ static void limits_hook(lua_State *L, lua_Debug *ar) {
 
 DANA_NORET dana_limits_trip(lua_State *L, DanaAgent *a, DanaLimitKind kind) {
   /* a limit that tripped first (the watchdog's deadline) is the one reported */
-  if (a->poison == DANA_LIM_NONE && a->tripped != DANA_LIM_NONE) a->poison = (int)a->tripped;
-  if (a->poison == DANA_LIM_NONE) a->poison = (int)kind;
+  if (dana_limits_settle(a, LUA_OK, L) == DANA_LIM_NONE) a->poison = (int)kind;
   /* Keep a hook on this thread: any Lua code that runs while the error unwinds
   ** (or after a catch we did not make) raises again at once. */
   lua_sethook(L, limits_hook, LUA_MASKCOUNT, 1);
@@ -147,20 +155,13 @@ int dana_limits_is_overflow(lua_State *L, int status, int idx) {
   return 0;
 }
 
-void dana_limits_after_pcall(lua_State *L, DanaAgent *a, int status) {
-  if (a == NULL) return;
-  if (a->poison == DANA_LIM_NONE && a->tripped != DANA_LIM_NONE) a->poison = (int)a->tripped;
-  if (a->poison != DANA_LIM_NONE) dana_limits_trip(L, a, (DanaLimitKind)a->poison);
-  if (status == LUA_OK || status == LUA_YIELD) return;
-  if (status == LUA_ERRMEM) dana_limits_trip(L, a, DANA_LIM_MEMORY);
-  if (dana_limits_is_overflow(L, status, -1)) dana_limits_trip(L, a, DANA_LIM_RECURSION);
+void dana_limits_after_pcall(lua_State *L, DanaAgent *a, int status, lua_State *E) {
+  if (a != NULL && dana_limits_settle(a, status, E) != DANA_LIM_NONE)
+    dana_limits_trip(L, a, (DanaLimitKind)a->poison);
 }
 
 void dana_limits_poll(lua_State *L) {
-  DanaAgent *a = dana_agent_of(L);
-  if (a == NULL) return;
-  if (a->poison == DANA_LIM_NONE && a->tripped != DANA_LIM_NONE) a->poison = (int)a->tripped;
-  if (a->poison != DANA_LIM_NONE) dana_limits_trip(L, a, (DanaLimitKind)a->poison);
+  dana_limits_after_pcall(L, dana_agent_of(L), LUA_OK, L);
 }
 
 int dana_limits_stopped(lua_State *L) {
@@ -350,7 +351,7 @@ void dana_limits_end_run(DanaAgent *a) {
   }
   a->current = NULL;
   pthread_mutex_unlock(&sb->wd.mu);
-  if (a->poison == DANA_LIM_NONE && a->tripped != DANA_LIM_NONE) a->poison = (int)a->tripped;
+  dana_limits_settle(a, LUA_OK, NULL);
   sb->time_used += dana_now() - a->run_started;
   if (a->instr_budget > 0) {
     long long used = a->instr_budget - (a->instr_left > 0 ? a->instr_left : 0);
