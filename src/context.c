@@ -999,7 +999,7 @@ static int agent_tainted(lua_State *L) {
   DanaAgent *a = check_agent(L, 1);
   size_t n;
   const char *s = luaL_checklstring(L, 2, &n);
-  lua_pushboolean(L, dana_guard_text_tainted(L, a, s, n));
+  lua_pushboolean(L, dana_guard_text_tainted(a, s, n));
   return 1;
 }
 

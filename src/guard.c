@@ -235,10 +235,9 @@ int dana_taint_name(const DanaTaint *t, const char *s, size_t n) {
   return t != NULL && n >= 3 && contains(t->buf, t->len, s, n);
 }
 
-int dana_guard_text_tainted(lua_State *H, DanaAgent *a, const char *s, size_t n) {
+int dana_guard_text_tainted(const DanaAgent *a, const char *s, size_t n) {
   const DanaTaint *t = a->taint;
   size_t i = 0;
-  (void)H;
   if (t == NULL || t->len == 0) return 0;
   if (n >= DANA_TAINT_MIN && contains(t->buf, t->len, s, n)) return 1;  /* a piece of one */
   while (i < t->len) {                                                  /* holds one */
@@ -250,20 +249,18 @@ int dana_guard_text_tainted(lua_State *H, DanaAgent *a, const char *s, size_t n)
 }
 
 typedef struct TaintWalk {
-  lua_State *H;
-  DanaAgent *a;
+  const DanaAgent *a;
   int tainted;
 } TaintWalk;
 
 static void taint_string(void *ud, const char *s, size_t n) {
   TaintWalk *t = (TaintWalk *)ud;
-  if (!t->tainted && dana_guard_text_tainted(t->H, t->a, s, n)) t->tainted = 1;
+  if (!t->tainted && dana_guard_text_tainted(t->a, s, n)) t->tainted = 1;
 }
 
-int dana_guard_blob_tainted(lua_State *H, DanaAgent *a, const DanaBlob *b) {
+int dana_guard_blob_tainted(const DanaAgent *a, const DanaBlob *b) {
   TaintWalk t;
   if (a->taint == NULL || a->taint->len == 0 || b->data == NULL) return 0;
-  t.H = H;
   t.a = a;
   t.tainted = 0;
   walk_blob(b, taint_string, &t);

@@ -42,10 +42,10 @@ int dana_taint_add(DanaTaint *t, const char *s, size_t n);  /* 0: out of memory 
 /* 1 when the name occurs in a tainted text (a function name taken from it). */
 int dana_taint_name(const DanaTaint *t, const char *s, size_t n);
 
-/* 1 when a string of the encoded value contains text the host marked as
-** tainted (LLM output) for this agent. H: a host thread for scratch work. */
-int dana_guard_blob_tainted(lua_State *H, DanaAgent *a, const DanaBlob *b);
-int dana_guard_text_tainted(lua_State *H, DanaAgent *a, const char *s, size_t n);
+/* 1 when a string of the encoded value (or the text) holds a tainted text of
+** this agent (LLM output), or a piece of one. */
+int dana_guard_blob_tainted(const DanaAgent *a, const DanaBlob *b);
+int dana_guard_text_tainted(const DanaAgent *a, const char *s, size_t n);
 
 /* dana.allowed(op, resource) inside an agent: the decision and its rule, so
 ** the runtime can check its own builtins that touch the outside (log). */

@@ -143,7 +143,7 @@ int dana_agent_scope_set(lua_State *L) {
     dana_agent_raise(L, dana_value_refusal_kind(why), "cannot store %s:%s: %s",
                      dana_scope_name(k.scope), k.name, why);
   }
-  if (k.scope == SCOPE_SYSTEM && dana_guard_blob_tainted(a->host, a, &blob)) {
+  if (k.scope == SCOPE_SYSTEM && dana_guard_blob_tainted(a, &blob)) {
     dana_blob_free(&blob);
     dana_agent_raise(L, "SecurityError", "LLM output cannot be written to system:%s", k.name);
   }
