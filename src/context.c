@@ -592,36 +592,30 @@ static int agent_failure(lua_State *L, DanaAgent *a, int status, const char *chu
                          const char *src, size_t srclen) {
   lua_State *A = a->A;
   ErrInfo e;
+  char clean[MAX_MESSAGE];
   const char *file = a->err_file[0] ? a->err_file : chunk;
   memset(&e, 0, sizeof e);
   e.line = a->err_line;
-  if (dana_limits_settle(a, status, A) != DANA_LIM_NONE) {
-    strcpy(e.kind, dana_limit_kind_name(a->poison));
-    dana_limit_message(a, a->poison, e.message, sizeof e.message);
-  } else {
+  if (dana_limits_settle(a, status, A) == DANA_LIM_NONE) {
     lua_pushcfunction(A, agent_read_error);
     lua_pushvalue(A, -2);
     lua_pushlightuserdata(A, &e);
-    if (lua_pcall(A, 2, 0, 0) != LUA_OK) {
+    if (lua_pcall(A, 2, 0, 0) != LUA_OK) {  /* no memory left even to read it */
       lua_pop(A, 1);
       a->poison = DANA_LIM_MEMORY;
-      strcpy(e.kind, dana_limit_kind_name(a->poison));
-      dana_limit_message(a, a->poison, e.message, sizeof e.message);
     }
   }
   lua_settop(A, 0);
   if (a->poison != DANA_LIM_NONE) {
     char err[160];
+    strcpy(e.kind, dana_limit_kind_name(a->poison));
+    dana_limit_message(a, a->poison, e.message, sizeof e.message);
     dana_guard_audit(L, a, "limit", e.kind, "deny", e.message, NULL, err, sizeof err);
   }
-  {
-    /* no secret the agent knows, and no credential shape, in a message */
-    char clean[MAX_MESSAGE];
-    dana_guard_redact_into(L, a, e.message, clean, sizeof clean);
-    memcpy(e.message, clean, sizeof clean);
-  }
+  /* no secret the agent knows, and no credential shape, in a message */
+  dana_guard_redact_into(L, a, e.message, clean, sizeof clean);
   lua_pushnil(L);
-  dana_error_push(L, e.kind, e.message, file, e.line, e.col);
+  dana_error_push(L, e.kind, clean, file, e.line, e.col);
   if (strcmp(file, chunk) == 0 && push_source_line(L, a, src, srclen, e.line))
     lua_setfield(L, -2, "source_line");
   lua_pushstring(L, e.kind);
