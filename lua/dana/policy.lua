@@ -60,6 +60,15 @@ end
 -- @treturn[2] nil
 -- @treturn[2] string message naming the field, e.g. `roles.analyst.allow[2]: bad permission 'x'`
 -- @treturn[2] string `"EPOLICY"`
+-- The definition a policy source stands for: the table itself, or a JSON file's
+-- contents. Returns def (nil for nil), or nil, message, "EPOLICY".
+local function definition(src)
+  if type(src) ~= "string" then return src end
+  local text, err = read_file(src)
+  if text == nil then return nil, "cannot read policy: " .. tostring(err), "EPOLICY" end
+  return M.decode_json(text, src)
+end
+
 -- The policy's sanitizer additions: `sanitize = {keys = {"word", ...}, patterns = {...}}`
 -- (patterns: LPeg patterns, or strings in LPeg's `re` syntax, the only form JSON can hold).
 local function sanitizer_extras(s, where)
@@ -95,15 +104,9 @@ end
 -- @treturn[2] string message
 -- @treturn[2] string `"EPOLICY"`
 function M.load(src)
-  local def, where = src, ""
-  if type(src) == "string" then
-    where = src .. ": "
-    local text, err = read_file(src)
-    if text == nil then return nil, "cannot read policy: " .. tostring(err), "EPOLICY" end
-    local d, derr, code = M.decode_json(text, src)
-    if d == nil then return nil, derr, code end
-    def = d
-  end
+  local def, derr, dcode = definition(src)
+  if def == nil and derr then return nil, derr, dcode end
+  local where = type(src) == "string" and src .. ": " or ""
   local extras
   if type(def) == "table" and (def.sanitize ~= nil or def.injection ~= nil) then
     local err
@@ -124,22 +127,17 @@ function M.load(src)
     def = copy
   end
   local p, err, code = M.new(def)
-  if not p then return nil, (type(src) == "string" and src .. ": " or "") .. err, code end
+  if not p then return nil, where .. err, code end
   return p, extras
 end
 
 function M.new(src)
-  local def, name = src, nil
-  if type(src) == "string" then
-    name = src
-    local text, err = read_file(src)
-    if text == nil then return nil, "cannot read policy: " .. tostring(err), "EPOLICY" end
-    local d, derr, code = M.decode_json(text, src)
-    if d == nil then return nil, derr, code end
-    def = d
-  elseif src ~= nil and type(src) ~= "table" then
+  if src ~= nil and type(src) ~= "table" and type(src) ~= "string" then
     error("bad argument #1 to 'policy' (table, file name or nil expected, got " .. type(src) .. ")", 2)
   end
+  local def, derr, dcode = definition(src)
+  if def == nil and derr then return nil, derr, dcode end
+  local name = type(src) == "string" and src or nil
   local p, err, code = core.policy_compile(def)
   if p == nil then
     if name then err = name .. ": " .. err end
