@@ -84,7 +84,7 @@ function M.main(o, pos, out, errout)
   if o.policy then
     policy, perr = P.load(o.policy)
   else
-    policy, perr = P.new { roles = { user = { allow = { "call:*" } }, agent = { allow = { "call:*" } } } }
+    policy = P.sandbox_default()  -- what `dana run` uses without --policy
   end
   if not policy then
     errout:write("dana check: policy: ", tostring(perr), "\n")

@@ -73,13 +73,7 @@ function M.sandbox(opts)
   if o.print == nil then o.print = default_print end
   local P = require "dana.policy"
   if o.policy == nil then
-    -- the design document's built-in roles; registered host functions are callable
-    -- by every role unless registered with a stricter permission
-    local p = assert(P.new {
-      roles = { user = { allow = { "call:*" } }, agent = { allow = { "call:*" } } },
-      limited = { system = o.system_limited or {} },
-    })
-    o.policy = p
+    o.policy = P.sandbox_default(o.system_limited)
   elseif not P.is_policy(o.policy) then
     local p, extras = P.load(o.policy)
     if not p then error("dana.sandbox: policy: " .. tostring(extras), 2) end

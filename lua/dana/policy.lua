@@ -95,6 +95,18 @@ local function sanitizer_extras(s, where)
   return out
 end
 
+--- The policy of a sandbox made without one: the built-in roles, with registered
+-- host functions callable by `user` and `agent` (`call:*`) unless a function was
+-- registered with a stricter permission.
+-- @tparam[opt] table system_limited the `system:` keys the `agent` role may read
+-- @treturn userdata a `dana.Policy`
+function M.sandbox_default(system_limited)
+  return assert(M.new {
+    roles = { user = { allow = { "call:*" } }, agent = { allow = { "call:*" } } },
+    limited = { system = system_limited or {} },
+  })
+end
+
 --- Loads a policy and its sanitizer additions (the `sanitize` field).
 -- @param src as for `new`
 -- @treturn[1] userdata the policy
