@@ -185,17 +185,7 @@ local function cmd_check(args, out, errout)
     errout:write("dana check: ", pos, "\n")
     return 2
   end
-  local ok, check = pcall(require, "dana.check")
-  if ok then return check.main(o, pos, out, errout) end
-  -- without the policy checker: a syntax check
-  local path = pos[1]
-  if not path then
-    errout:write("dana check: no file given\n")
-    return 2
-  end
-  local code = cmd_translate({ "translate", path }, { write = function() end }, errout)
-  if code == 0 then out:write(path, ": ok\n") end
-  return code
+  return require("dana.check").main(o, pos, out, errout)
 end
 
 -- A block goes on while lines are indented or the last line opened one.
