@@ -26,8 +26,8 @@ local M = {
 
 local Agent, Sandbox = core.Agent, core.Sandbox
 
--- Modules of the Lua side that other issues fill in; loaded on first use so
--- that `require "dana"` works with only the core.
+-- Lua-side modules loaded on first use, so that a host that only runs Lua
+-- (run_lua) never loads the translator.
 local lazy = {
   translate = function()
     local t = require("dana.translate")
