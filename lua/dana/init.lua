@@ -29,10 +29,7 @@ local Agent, Sandbox = core.Agent, core.Sandbox
 -- Lua-side modules loaded on first use, so that a host that only runs Lua
 -- (run_lua) never loads the translator.
 local lazy = {
-  translate = function()
-    local t = require("dana.translate")
-    return type(t) == "function" and t or t.translate
-  end,
+  translate = function() return require("dana.translate").translate end,
   policy = function() return require("dana.policy").new end,
   sanitize = function() return require("dana.sanitize").sanitize end,
   audit = function() return require("dana.audit") end,
@@ -147,12 +144,8 @@ end
 local manifest
 local function runtime_modules()
   if not manifest then
-    local m = require("dana.runtime_manifest")
-    if type(m) == "function" then m = m() end
-    if type(m) == "table" and type(m.modules) == "function" then m = m.modules() end
-    manifest = m
-    local ok, hostvalues = pcall(require, "dana.hostvalues")
-    if ok then hostvalues.install(core) end
+    manifest = require("dana.runtime_manifest")
+    require("dana.hostvalues").install(core)  -- Dana values reach the host as plain Lua
   end
   return manifest
 end
