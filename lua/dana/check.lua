@@ -74,9 +74,7 @@ function M.main(o, pos, out, errout)
   local name = path:match("[^/]+$")
   local module, errs = require("dana.grammar").parse(src, name)
   if not module then
-    local r = errs[1] or errs
-    errout:write(tostring(dana.error_record(r.kind or "SyntaxError", tostring(r.message), r.file or name,
-      r.line or 0, r.col or 0, r.source_line)), "\n")
+    errout:write(tostring(dana.translation_error(errs, name, src)), "\n")
     return 1
   end
   local P = require "dana.policy"

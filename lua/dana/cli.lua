@@ -166,12 +166,7 @@ local function cmd_translate(args, out, errout)
   local name = path:match("[^/]+$")
   local lua_src, err = dana.translate(src, name)
   if not lua_src then
-    local rec = type(err) == "table" and err[1] or err
-    if type(rec) == "table" and not dana.is_error(rec) then
-      rec = dana.error_record(rec.kind or "SyntaxError", tostring(rec.message), rec.file or name,
-        rec.line or 0, rec.col or 0, rec.source_line)
-    end
-    show_error(rec, errout)
+    show_error(dana.translation_error(err, name, src), errout)
     return 1
   end
   out:write(lua_src)

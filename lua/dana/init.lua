@@ -176,18 +176,21 @@ local function guess_col(line, message)
   return (line:find("%S")) or 1
 end
 
--- Turns whatever the translator returned as an error into a record.
-local function syntax_failure(errs, name, source)
+--- Turns the errors of `dana.translate` (or `dana.grammar.parse`) into one error record.
+-- @param errs the list of error tables (or a message) the translator returned
+-- @tparam string name the file name
+-- @tparam[opt] string source the Dana source, for the source line
+-- @treturn table error record
+function M.translation_error(errs, name, source)
   local e = errs
   if type(errs) == "table" and errs[1] then e = errs[1] end
   if type(e) ~= "table" then
     e = { kind = "SyntaxError", message = tostring(e) }
   end
   local line = tonumber(e.line)
-  local rec = core.error_record(e.kind or "SyntaxError", tostring(e.message or e.msg or "invalid syntax"),
+  return core.error_record(e.kind or "SyntaxError", tostring(e.message or e.msg or "invalid syntax"),
     e.file or name, line and math.floor(line) or 0, tonumber(e.col) and math.floor(e.col) or 0,
-    e.source_line or source_line(source, line))
-  return nil, rec, rec.kind
+    e.source_line or (source and source_line(source, line)))
 end
 
 --- Runs a Dana program in the agent.
@@ -205,7 +208,10 @@ function Agent:run(source, name)
   end
   name = name or "main.na"
   local lua_src, info = translate_cached(self:sandbox(), source, name)
-  if not lua_src then return syntax_failure(info, name, source) end
+  if not lua_src then
+    local rec = M.translation_error(info, name, source)
+    return nil, rec, rec.kind
+  end
   if not self:booted() then
     local ok, err, kind = self:boot(runtime_modules())
     if not ok then return nil, err, kind end
