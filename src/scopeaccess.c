@@ -69,13 +69,17 @@ static void check_access(lua_State *L, DanaAgent *a, const DanaKey *k, DanaAcces
   }
 }
 
-/* Records an allowed access; refuses it when the record cannot be made. */
-static void audit_access(lua_State *L, DanaAgent *a, DanaAccessOp op, const DanaBlob *value) {
+/* Records an allowed access; refuses it (fail closed) when the record cannot be
+** made, freeing `owned` first if the caller holds an encoded value. */
+static void audit_access(lua_State *L, DanaAgent *a, DanaAccessOp op, const DanaBlob *value,
+                         DanaBlob *owned) {
   char err[200];
   if (!dana_guard_audit(a->host, a, op_names[op], lua_tostring(L, 1), "allow", NULL, value, err,
-                        sizeof err))
+                        sizeof err)) {
+    if (owned) dana_blob_free(owned);
     dana_agent_raise(L, "SecurityError", "audit log unavailable, %s refused: %s",
                      op_names[op], err);
+  }
 }
 
 /***
@@ -90,7 +94,7 @@ int dana_agent_scope_get(lua_State *L) {
   check_key(L, &k);
   check_access(L, a, &k, ACCESS_READ);
   b = dana_scope_get(scope_of(a, k.scope), k.name, k.namelen);
-  if (a->sb->audit) audit_access(L, a, ACCESS_READ, b);
+  if (a->sb->audit) audit_access(L, a, ACCESS_READ, b, NULL);
   if (b == NULL) {
     lua_pushnil(L);
     return 1;
@@ -117,7 +121,7 @@ static int store_fits(const DanaAgent *a, DanaScopeId s, size_t old_len, size_t 
 
 static int scope_delete(lua_State *L, DanaAgent *a, const DanaKey *k) {
   check_access(L, a, k, ACCESS_DELETE);
-  if (a->sb->audit) audit_access(L, a, ACCESS_DELETE, NULL);
+  if (a->sb->audit) audit_access(L, a, ACCESS_DELETE, NULL, NULL);
   dana_scope_delete(scope_of(a, k->scope), k->name, k->namelen);
   return 0;
 }
@@ -147,15 +151,7 @@ int dana_agent_scope_set(lua_State *L) {
     dana_blob_free(&blob);
     dana_agent_raise(L, "SecurityError", "LLM output cannot be written to system:%s", k.name);
   }
-  if (a->sb->audit) {
-    /* fail closed: an unrecorded write does not happen */
-    char err[200];
-    if (!dana_guard_audit(a->host, a, "write", lua_tostring(L, 1), "allow", NULL, &blob, err,
-                          sizeof err)) {
-      dana_blob_free(&blob);
-      dana_agent_raise(L, "SecurityError", "audit log unavailable, write refused: %s", err);
-    }
-  }
+  if (a->sb->audit) audit_access(L, a, ACCESS_WRITE, &blob, &blob);
   if (dana_guard_secret_key(k.scope, k.name, k.namelen)) dana_guard_register_blob(a, &blob);
   s = scope_of(a, k.scope);
   old = dana_scope_get(s, k.name, k.namelen);
