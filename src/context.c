@@ -217,6 +217,14 @@ static int push_function_entry(lua_State *H, DanaSandbox *sb, const char *name) 
   return lua_type(H, -1);
 }
 
+/* 1 when the host registered a function of exactly this name (no NUL inside). */
+static int host_function_registered(lua_State *H, DanaSandbox *sb, const char *name, size_t n) {
+  int top = lua_gettop(H);
+  int yes = strlen(name) == n && push_function_entry(H, sb, name) == LUA_TTABLE;
+  lua_settop(H, top);
+  return yes;
+}
+
 static int host_invoke(lua_State *H) {
   HostCall *c = (HostCall *)lua_touserdata(H, 1);
   int i, trust, nargs = c->nargs;
@@ -266,12 +274,8 @@ int dana_agent_registered(lua_State *L) {
   size_t n;
   const char *name = luaL_checklstring(L, 1, &n);
   int yes = 0;
-  if (a != NULL && a->sb != NULL && a->host != NULL && strlen(name) == n &&
-      !dana_taint_name(a->taint, name, n)) {
-    int top = lua_gettop(a->host);
-    yes = push_function_entry(a->host, a->sb, name) == LUA_TTABLE;
-    lua_settop(a->host, top);
-  }
+  if (a != NULL && a->sb != NULL && a->host != NULL && !dana_taint_name(a->taint, name, n))
+    yes = host_function_registered(a->host, a->sb, name, n);
   lua_pushboolean(L, yes);
   return 1;
 }
@@ -290,15 +294,10 @@ int dana_agent_call_host(lua_State *L) {
     dana_agent_raise(L, "TypeError", "dana.call: the function name is a string");
   name = lua_tostring(L, 1);
   if (H == NULL) dana_agent_raise(L, "RuntimeError", "no host is running this agent");
-  {
-    int top = lua_gettop(H);
-    int exists = push_function_entry(H, a->sb, name) == LUA_TTABLE;
-    lua_settop(H, top);
-    if (!exists || strlen(name) != lua_rawlen(L, 1)) {
-      dana_guard_audit(H, a, "deny", "call:?", "deny", "not a registered host function", NULL,
-                       err, sizeof err);
-      dana_agent_raise(L, "PermissionError", "that is not a registered host function");
-    }
+  if (!host_function_registered(H, a->sb, name, lua_rawlen(L, 1))) {
+    dana_guard_audit(H, a, "deny", "call:?", "deny", "not a registered host function", NULL,
+                     err, sizeof err);
+    dana_agent_raise(L, "PermissionError", "that is not a registered host function");
   }
   if (dana_taint_name(a->taint, name, strlen(name))) {
     dana_guard_audit(H, a, "deny", "call:?", "deny", "function name from LLM output", NULL,
