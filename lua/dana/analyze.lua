@@ -38,7 +38,12 @@ local function add(sc, name, site)
   end
 end
 A.add = add
-local OTHER = { kind = "other" }
+-- An assignment site is the node that assigns (no table of its own): an Assign or
+-- AugAssign statement, a For or comprehension with one plain target, a def; anything
+-- else is OTHER. SITE_KIND names what each tag means to the inference below.
+local OTHER = {}
+local SITE_KIND = { Assign = "assign", AugAssign = "aug", For = "for", ListComp = "for",
+  SetComp = "for", DictComp = "for", FuncDef = "def", PipeDef = "def", StructDef = "def" }
 
 collect_stmt = function(s, sc)
   local tag = s.tag
@@ -46,15 +51,13 @@ collect_stmt = function(s, sc)
     if is_local_target(s.target) then
       local site
       if not sc.sites then site = nil -- premark: names only
-      elseif tag == "Assign" then site = { kind = "assign", expr = s.value }
-      elseif tag == "AugAssign" then site = { kind = "aug", op = s.op, expr = s.value }
+      elseif tag == "Assign" or tag == "AugAssign" then site = s
       else site = OTHER end
       add(sc, s.target.name, site)
     end
   elseif tag == "For" then
     for _, t in ipairs(s.targets) do
-      add(sc, t.name, sc.sites and ((#s.targets == 1 and not s.unpack) and { kind = "for", iter = s.iter }
-        or OTHER))
+      add(sc, t.name, sc.sites and ((#s.targets == 1 and not s.unpack) and s or OTHER))
     end
     collect_body(s.body, sc)
   elseif tag == "While" then
@@ -74,7 +77,7 @@ collect_stmt = function(s, sc)
     if s.name then add(sc, s.name, OTHER) end
     collect_body(s.body, sc)
   elseif tag == "FuncDef" or tag == "PipeDef" or tag == "StructDef" then
-    add(sc, s.name, sc.sites and { kind = "def", node = s })
+    add(sc, s.name, sc.sites and s)
   elseif tag == "InterfaceDef" or tag == "AgentDef" then
     add(sc, s.name, OTHER)
   elseif tag == "Import" then
@@ -175,8 +178,7 @@ local function comp(st, sc, node)
   walk_expr(st, sc, node.iter)
   local cs = newscope("comp", sc)
   for _, t in ipairs(node.targets) do
-    add(cs, t.name, (#node.targets == 1 and not node.unpack) and { kind = "for", iter = node.iter }
-      or OTHER)
+    add(cs, t.name, (#node.targets == 1 and not node.unpack) and node or OTHER)
     cs.assigned[t.name] = true
   end
   node._scope = cs
@@ -482,10 +484,10 @@ A.kind_of = kind_of
 local RANGE = { range = true }
 
 local function site_kind(site, sc, which)
-  local k = site.kind
-  if k == "assign" then return kind_of(site.expr, sc, which) end
+  local k = SITE_KIND[site.tag]
+  if k == "assign" then return kind_of(site.value, sc, which) end
   if k == "aug" then
-    if which == "int" then return INTOP[site.op] and kind_of(site.expr, sc, "int") end
+    if which == "int" then return INTOP[site.op] and kind_of(site.value, sc, "int") end
     if which == "list" then return site.op == "+" end
     return false
   end
@@ -495,7 +497,7 @@ end
 
 local function plain_sites(sites)
   for i = 1, #sites do
-    local k = sites[i].kind
+    local k = SITE_KIND[sites[i].tag]
     if k ~= "assign" and k ~= "aug" and k ~= "for" then return false end
   end
   return true
@@ -551,9 +553,9 @@ local function finish_kinds(scopes)
 end
 
 local function site_numeric(site, sc)
-  local k = site.kind
-  if k == "assign" then return numeric(site.expr, sc) end
-  if k == "aug" then return NUMOP[site.op] and numeric(site.expr, sc) end
+  local k = SITE_KIND[site.tag]
+  if k == "assign" then return numeric(site.value, sc) end
+  if k == "aug" then return NUMOP[site.op] and numeric(site.value, sc) end
   if k == "for" then return is_builtin_call(site.iter, sc, RANGE) end
   return false
 end
@@ -622,8 +624,8 @@ local function finish_all(scopes)
     for name, sites in pairs(sc.sites) do
       if not sc.params[name] and not sc.init[name] then
         if plain_sites(sites) then num[name] = true end
-        if #sites == 1 and sites[1].kind == "def" then
-          local node = sites[1].node
+        if #sites == 1 and SITE_KIND[sites[1].tag] == "def" then
+          local node = sites[1]
           if not (node.decorators and #node.decorators > 0) then
             if sc.static == NOSTATIC then sc.static = {} end
             sc.static[name] = node

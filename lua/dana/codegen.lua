@@ -238,6 +238,10 @@ end
 -- ---------------------------------------------------------------------------
 -- Expressions
 
+-- the hot methods as upvalues (a method call looks them up through the metatable)
+local g_emit, g_nl, g_pre, g_lookup, g_num, g_kind, g_read_name = G.emit, G.nl, G.pre, G.lookup,
+  G.num, G.kind, G.read_name
+
 local E = {}       -- tag -> function(G, e) -> string
 local expr
 
@@ -287,7 +291,7 @@ end
 --- Condition context: a Lua boolean.
 local function cond(g, e)
   if e.tag == "BoolOp" then
-    local pre = g:pre(e)
+    local pre = g_pre(g, e)
     local l = cond(g, e.left)
     local r = cond(g, e.right)
     return pre .. "(" .. l .. " " .. e.op .. " " .. r .. ")"
@@ -298,23 +302,23 @@ local function cond(g, e)
 end
 C.cond = cond
 
-E.Name = function(g, e) return g:pre(e) .. g:read_name(e, e.name) end
+E.Name = function(g, e) return g_pre(g, e) .. g_read_name(g, e, e.name) end
 E.Scoped = function(g, e)
-  if e.scope == "local" then return g:pre(e) .. g:read_name(e, e.name) end
-  return g:pre(e) .. "_D.get(" .. lstr(e.scope .. ":" .. e.name) .. ")"
+  if e.scope == "local" then return g_pre(g, e) .. g_read_name(g, e, e.name) end
+  return g_pre(g, e) .. "_D.get(" .. lstr(e.scope .. ":" .. e.name) .. ")"
 end
 E.Int = function(g, e)
   local s = numlit(e.value)
-  return g:pre(e) .. s
+  return g_pre(g, e) .. s
 end
 E.Float = E.Int
-E.String = function(g, e) return g:pre(e) .. lstr(e.value) end
-E.Bool = function(g, e) return g:pre(e) .. (e.value and "true" or "false") end
-E.None = function(g, e) return g:pre(e) .. "nil" end
-E.Placeholder = function(g, e) return g:pre(e) .. (g.pipe_cur or "nil") end
+E.String = function(g, e) return g_pre(g, e) .. lstr(e.value) end
+E.Bool = function(g, e) return g_pre(g, e) .. (e.value and "true" or "false") end
+E.None = function(g, e) return g_pre(g, e) .. "nil" end
+E.Placeholder = function(g, e) return g_pre(g, e) .. (g.pipe_cur or "nil") end
 
 E.FString = function(g, e)
-  local pre = g:pre(e)
+  local pre = g_pre(g, e)
   local parts = {}
   for _, p in ipairs(e.parts) do
     if p.tag == "String" then
@@ -341,24 +345,24 @@ local function list_items(g, elts)
 end
 
 E.List = function(g, e)
-  local pre = g:pre(e)
+  local pre = g_pre(g, e)
   local items = list_items(g, e.elts)
   if #e.elts == 0 then return pre .. H("L") .. "({n = 0})" end
   return pre .. H("L") .. "({n = " .. #e.elts .. ", " .. items .. "})"
 end
 E.Tuple = function(g, e)
-  local pre = g:pre(e)
+  local pre = g_pre(g, e)
   local items = list_items(g, e.elts)
   if #e.elts == 0 then return pre .. "_D.T({n = 0})" end
   return pre .. "_D.T({n = " .. #e.elts .. ", " .. items .. "})"
 end
 E.Set = function(g, e)
-  local pre = g:pre(e)
+  local pre = g_pre(g, e)
   local items = list_items(g, e.elts)
   return pre .. "_D.S({" .. items .. "}, " .. #e.elts .. ")"
 end
 E.Dict = function(g, e)
-  local pre = g:pre(e)
+  local pre = g_pre(g, e)
   local t = {}
   for i = 1, #e.keys do
     t[#t + 1] = expr(g, e.keys[i])
@@ -412,20 +416,20 @@ end
 C.arith = arith
 
 E.BinOp = function(g, e)
-  local pre = g:pre(e)
+  local pre = g_pre(g, e)
   local l = expr(g, e.left)
   local r = expr(g, e.right)
-  return pre .. arith(e.op, l, r, e.left, e.right, nil, g:num(e.left) and g:num(e.right))
+  return pre .. arith(e.op, l, r, e.left, e.right, nil, g_num(g, e.left) and g_num(g, e.right))
 end
 
 E.UnOp = function(g, e)
-  local pre = g:pre(e)
+  local pre = g_pre(g, e)
   if e.op == "not" then
     return pre .. "(not " .. cond(g, e.operand) .. ")"
   end
   local x = expr(g, e.operand)
   if e.op == "-" then
-    if is_num(e.operand) or g:num(e.operand) then return pre .. "(- " .. x .. ")" end
+    if is_num(e.operand) or g_num(g, e.operand) then return pre .. "(- " .. x .. ")" end
     if simple(x) then
       return pre .. "(" .. H("mt") .. "(" .. x .. ") and - " .. x .. " or _D.neg(" .. x .. "))"
     end
@@ -435,7 +439,7 @@ E.UnOp = function(g, e)
 end
 
 E.BoolOp = function(g, e)
-  local pre = g:pre(e)
+  local pre = g_pre(g, e)
   if e.op == "or" then
     if known_bool(e.left) then
       local l = expr(g, e.left)
@@ -466,7 +470,7 @@ local function eqcode(g, l, r, ln, rn)
     elseif v == true then alt = "1" elseif v == false then alt = "0" end
     local litcode = lit == rn and r or l
     if alt == nil then return "(" .. l .. " == " .. r .. ")" end
-    if (onode.tag == "BinOp" or g:num(onode)) and lit.tag ~= "Bool" then
+    if (onode.tag == "BinOp" or g_num(g, onode)) and lit.tag ~= "Bool" then
       return "(" .. l .. " == " .. r .. ")"
     end
     if known_bool(onode) and (v == true or v == false) then
@@ -480,7 +484,7 @@ local function eqcode(g, l, r, ln, rn)
 end
 
 E.Compare = function(g, e)
-  local pre = g:pre(e)
+  local pre = g_pre(g, e)
   local op = e.op
   local l = expr(g, e.left)
   local r = expr(g, e.right)
@@ -504,7 +508,7 @@ E.Compare = function(g, e)
 end
 
 E.IfExp = function(g, e)
-  local pre = g:pre(e)
+  local pre = g_pre(g, e)
   local t = cond(g, e.test)
   local b = expr(g, e.body)
   local o = expr(g, e.orelse)
@@ -523,7 +527,7 @@ local function callargs(g, e)
   if #pos > 0 then parts[1] = "[0] = " .. #pos end
   for _, p in ipairs(pos) do parts[#parts + 1] = p end
   for _, k in ipairs(e.kwargs) do
-    local pk = g:pre(k)
+    local pk = g_pre(g, k)
     parts[#parts + 1] = pk .. key(k.name) .. expr(g, k.value)
   end
   return H("K") .. ", {" .. concat(parts, ", ") .. "}"
@@ -536,12 +540,12 @@ local FAST_METHOD = { append = { 1, 1 }, get = { 1, 2 }, items = { 0, 0 }, keys 
   replace = { 2, 2 } }
 
 E.Call = function(g, e)
-  local pre = g:pre(e)
+  local pre = g_pre(g, e)
   local f = e.func
   if f.tag == "Attr" then
     local o = expr(g, f.obj)
     local spec = #e.kwargs == 0 and FAST_METHOD[f.name]
-    if f.name == "get" and spec and #e.args >= 1 and g:kind(f.obj, "dict") and simple(o)
+    if f.name == "get" and spec and #e.args >= 1 and g_kind(g, f.obj, "dict") and simple(o)
       and (e.args[1].tag == "Name" or e.args[1].tag == "String" or e.args[1].tag == "Int") then
       local k = expr(g, e.args[1])
       local d = e.args[2] and expr(g, e.args[2]) or "nil"
@@ -558,10 +562,10 @@ E.Call = function(g, e)
     local a = callargs(g, e)
     return pre .. H("cm") .. "(" .. o .. ", " .. lstr(f.name) .. (a ~= "" and ", " .. a or "") .. ")"
   end
-  if f.tag == "Name" and f.name == "len" and f._global and not g:lookup("len") and #e.args == 1
-    and #e.kwargs == 0 and g:kind(e.args[1], "list") then
+  if f.tag == "Name" and f.name == "len" and f._global and not g_lookup(g, "len") and #e.args == 1
+    and #e.kwargs == 0 and g_kind(g, e.args[1], "list") then
     local o = expr(g, e.args[1])
-    if simple(o) then return pre .. g:pre(f) .. o .. ".n" end
+    if simple(o) then return pre .. g_pre(g, f) .. o .. ".n" end
     return pre .. "len(" .. o .. ")"
   end
   local fs = expr(g, f)
@@ -605,13 +609,13 @@ function G:static_args(e, name)
   for i, a in ipairs(e.args) do parts[i] = expr(self, a) end
   for i = #e.args + 1, last do
     local k = slots[i]
-    if k then parts[i] = self:pre(k) .. expr(self, k.value) else parts[i] = "nil" end
+    if k then parts[i] = g_pre(self, k) .. expr(self, k.value) else parts[i] = "nil" end
   end
   return concat(parts, ", ")
 end
 
 E.Attr = function(g, e)
-  local pre = g:pre(e)
+  local pre = g_pre(g, e)
   return pre .. H("ga") .. "(" .. expr(g, e.obj) .. ", " .. lstr(e.name) .. ")"
 end
 
@@ -621,7 +625,7 @@ local function opt(g, e)
 end
 
 E.Index = function(g, e)
-  local pre = g:pre(e)
+  local pre = g_pre(g, e)
   local o = expr(g, e.obj)
   local ix = e.index
   if ix.tag == "Slice" then
@@ -631,7 +635,7 @@ E.Index = function(g, e)
     return pre .. "_D.slice(" .. o .. ", " .. lo .. ", " .. hi .. ", " .. st .. ")"
   end
   local k = expr(g, ix)
-  if g:kind(e.obj, "list") and g:kind(ix, "int") and simple(o) and pure_int(ix)
+  if g_kind(g, e.obj, "list") and g_kind(g, ix, "int") and simple(o) and pure_int(ix)
     and not (o .. k):find("\n") then
     return pre .. "((" .. k .. " >= 0 and " .. k .. " < " .. o .. ".n and " .. o .. "[" .. k
       .. " + 1]) or " .. H("gi") .. "(" .. o .. ", " .. k .. "))"
@@ -639,7 +643,7 @@ E.Index = function(g, e)
   return pre .. H("gi") .. "(" .. o .. ", " .. k .. ")"
 end
 E.Slice = function(g, e)
-  return g:pre(e) .. "_D.badslice()"
+  return g_pre(g, e) .. "_D.badslice()"
 end
 
 --- Function header text: params, keyword prologue, defaults, locals.
@@ -676,7 +680,7 @@ local function func_header(g, params, sc, defcodes)
     end
   end
   for _, n in ipairs(inits) do
-    local outer = (g.scope.parent and g:lookup(n, g.scope.parent)) or global_read(n)
+    local outer = (g.scope.parent and g_lookup(g, n, g.scope.parent)) or global_read(n)
     t[#t + 1] = " local " .. luaname(n) .. " = " .. outer
   end
   if #plain > 0 then
@@ -711,7 +715,7 @@ local function defaults(g, params)
 end
 
 E.Lambda = function(g, e)
-  local pre = g:pre(e)
+  local pre = g_pre(g, e)
   local params = {}
   if e.receiver then params[1] = e.receiver end
   for _, p in ipairs(e.params) do params[#params + 1] = p end
@@ -752,7 +756,7 @@ local function comp_loop(_, e, itercode)
 end
 
 local function comprehension(g, e, init, addcode)
-  local pre = g:pre(e)
+  local pre = g_pre(g, e)
   local it = e.iter
   local head
   -- range fast path
@@ -804,7 +808,7 @@ local block
 local function stmt(g, s, last)
   local f = S[s.tag]
   if not f then error("codegen: unknown statement tag " .. tostring(s.tag)) end
-  g:nl(s.line)
+  g_nl(g, s.line)
   f(g, s, last)
 end
 
@@ -814,23 +818,23 @@ end
 
 --- Emits a statement string, guarding a leading "(" against call ambiguity.
 local function out(g, code)
-  if code:match("^%s*%(") then g:emit(" ;" .. code) else g:emit(" " .. code) end
+  if code:match("^%s*%(") then g_emit(g, " ;" .. code) else g_emit(g, " " .. code) end
 end
 
 --- Assignment of Lua expression `v` to Dana target node t.
 local function assign_code(g, t, v)
   local tag = t.tag
   if tag == "Name" or (tag == "Scoped" and t.scope == "local") then
-    local l = g:lookup(t.name)
+    local l = g_lookup(g, t.name)
     if not l then error("codegen: unbound assignment target " .. t.name) end
-    return g:pre(t) .. l .. " = " .. v
+    return g_pre(g, t) .. l .. " = " .. v
   elseif tag == "Scoped" then
-    return g:pre(t) .. "_D.set(" .. lstr(t.scope .. ":" .. t.name) .. ", " .. v .. ")"
+    return g_pre(g, t) .. "_D.set(" .. lstr(t.scope .. ":" .. t.name) .. ", " .. v .. ")"
   elseif tag == "Attr" then
-    local pre = g:pre(t)
+    local pre = g_pre(g, t)
     return pre .. "_D.sa(" .. expr(g, t.obj) .. ", " .. lstr(t.name) .. ", " .. v .. ")"
   elseif tag == "Index" then
-    local pre = g:pre(t)
+    local pre = g_pre(g, t)
     local o = expr(g, t.obj)
     local ix = t.index
     if ix.tag == "Slice" then
@@ -846,7 +850,7 @@ end
 
 --- Assigning a plain Lua name-valued expression to a Dana local name.
 local function assign_name(g, name, v)
-  local l = g:lookup(name)
+  local l = g_lookup(g, name)
   return l .. " = " .. v
 end
 
@@ -855,13 +859,13 @@ end
 -- or nil when there is nothing to gain.
 local function hoisted_binop(g, e)
   if e.tag ~= "BinOp" or not (e.op == "+" or e.op == "-" or e.op == "*") then return nil end
-  if g:num(e.left) and g:num(e.right) then return nil end
+  if g_num(g, e.left) and g_num(g, e.right) then return nil end
   local lt, rt = e.left.tag, e.right.tag
   if lt == "String" or lt == "FString" or rt == "String" or rt == "FString" or lt == "List"
     or rt == "List" then
     return nil
   end
-  local pre = g:pre(e)
+  local pre = g_pre(g, e)
   local l = expr(g, e.left)
   local r = expr(g, e.right)
   local binds, names = {}, {}
@@ -882,45 +886,45 @@ S.Assign = function(g, s)
   -- value first in generation order would break alignment for targets on the same line;
   -- targets are simple, so generate the target's parts first (output order).
   if s.target.tag == "Name" or s.target.tag == "Scoped" then
-    local l = g:lookup(s.target.name)
+    local l = g_lookup(g, s.target.name)
     if s.target.tag == "Scoped" and s.target.scope ~= "local" then
-      g:emit(" _D.set(" .. lstr(s.target.scope .. ":" .. s.target.name) .. ", " .. expr(g, s.value)
+      g_emit(g, " _D.set(" .. lstr(s.target.scope .. ":" .. s.target.name) .. ", " .. expr(g, s.value)
         .. ")")
       return
     end
     local hb, hc = hoisted_binop(g, s.value)
     if hb then
-      g:emit(" do " .. hb .. " " .. l .. " = " .. hc .. " end")
+      g_emit(g, " do " .. hb .. " " .. l .. " = " .. hc .. " end")
     elseif hc then
-      g:emit(" " .. l .. " = " .. hc)
+      g_emit(g, " " .. l .. " = " .. hc)
     else
-      g:emit(" " .. l .. " = " .. expr(g, s.value))
+      g_emit(g, " " .. l .. " = " .. expr(g, s.value))
     end
     return
   end
   -- attribute / item targets: object and key are generated before the value
   local t = s.target
   if t.tag == "Index" and t.index.tag ~= "Slice"
-    and ((g:kind(t.obj, "dict") and (t.index.tag == "Name" or t.index.tag == "String"))
-      or (g:kind(t.obj, "list") and g:kind(t.index, "int") and t.index.tag == "Name")) then
+    and ((g_kind(g, t.obj, "dict") and (t.index.tag == "Name" or t.index.tag == "String"))
+      or (g_kind(g, t.obj, "list") and g_kind(g, t.index, "int") and t.index.tag == "Name")) then
     local hb, hc = hoisted_binop(g, s.value)
     local v = hc or expr(g, s.value)
     local o = expr(g, t.obj)
     local k = expr(g, t.index)
     if simple(o) and not (o .. k):find("\n") then
       local fast
-      if g:kind(t.obj, "dict") then
+      if g_kind(g, t.obj, "dict") then
         fast = "local _Dj = " .. o .. ".i[" .. k .. "] if _Dj and not " .. H("ST") .. ".owned then "
           .. o .. ".v[_Dj] = _Dv"
       else
         fast = "if " .. k .. " >= 0 and " .. k .. " < " .. o .. ".n and not " .. H("ST")
           .. ".owned then " .. o .. "[" .. k .. " + 1] = _Dv"
       end
-      g:emit(" do " .. (hb and (hb .. " ") or "") .. "local _Dv = " .. v .. " " .. fast .. " else "
+      g_emit(g, " do " .. (hb and (hb .. " ") or "") .. "local _Dv = " .. v .. " " .. fast .. " else "
         .. H("si") .. "(" .. o .. ", " .. k .. ", _Dv) end end")
       return
     end
-    g:emit(" do " .. (hb and (hb .. " ") or "") .. H("si") .. "(" .. o .. ", " .. k .. ", " .. v
+    g_emit(g, " do " .. (hb and (hb .. " ") or "") .. H("si") .. "(" .. o .. ", " .. k .. ", " .. v
       .. ") end")
     return
   end
@@ -929,18 +933,18 @@ S.Assign = function(g, s)
     if hb then
       local o = expr(g, t.obj)
       local k = expr(g, t.index)
-      g:emit(" do " .. hb .. " " .. H("si") .. "(" .. o .. ", " .. k .. ", " .. hc .. ") end")
+      g_emit(g, " do " .. hb .. " " .. H("si") .. "(" .. o .. ", " .. k .. ", " .. hc .. ") end")
       return
     elseif hc then
       local o = expr(g, t.obj)
       local k = expr(g, t.index)
-      g:emit(" " .. H("si") .. "(" .. o .. ", " .. k .. ", " .. hc .. ")")
+      g_emit(g, " " .. H("si") .. "(" .. o .. ", " .. k .. ", " .. hc .. ")")
       return
     end
   end
   if t.tag == "Attr" then
     local o = expr(g, t.obj)
-    g:emit(" _D.sa(" .. o .. ", " .. lstr(t.name) .. ", " .. expr(g, s.value) .. ")")
+    g_emit(g, " _D.sa(" .. o .. ", " .. lstr(t.name) .. ", " .. expr(g, s.value) .. ")")
   elseif t.tag == "Index" then
     local o = expr(g, t.obj)
     local ix = t.index
@@ -948,14 +952,14 @@ S.Assign = function(g, s)
       local lo = opt(g, ix.lower)
       local hi = opt(g, ix.upper)
       local st = opt(g, ix.step)
-      g:emit(" _D.setslice(" .. o .. ", " .. lo .. ", " .. hi .. ", " .. st .. ", "
+      g_emit(g, " _D.setslice(" .. o .. ", " .. lo .. ", " .. hi .. ", " .. st .. ", "
         .. expr(g, s.value) .. ")")
     else
       local k = expr(g, ix)
-      g:emit(" " .. H("si") .. "(" .. o .. ", " .. k .. ", " .. expr(g, s.value) .. ")")
+      g_emit(g, " " .. H("si") .. "(" .. o .. ", " .. k .. ", " .. expr(g, s.value) .. ")")
     end
   else
-    g:emit(" " .. assign_code(g, t, expr(g, s.value)))
+    g_emit(g, " " .. assign_code(g, t, expr(g, s.value)))
   end
 end
 
@@ -983,13 +987,13 @@ S.TypedAssign = function(g, s)
   local t = s.target
   if t.tag == "Name" or t.tag == "Scoped" then
     local v = "_D.coerce(" .. expr(g, s.value) .. ", " .. lstr(ty) .. ", " .. lstr(label) .. ")"
-    g:emit(" " .. assign_code(g, t, v))
+    g_emit(g, " " .. assign_code(g, t, v))
     return
   end
   local tmpv
   -- attribute/index: generate object parts first via assign_code ordering
   tmpv = "_D.coerce(" .. expr(g, s.value) .. ", " .. lstr(ty) .. ", " .. lstr(label) .. ")"
-  g:emit(" " .. assign_code(g, t, tmpv))
+  g_emit(g, " " .. assign_code(g, t, tmpv))
 end
 
 local AUG_FN = { ["+"] = "iadd", ["-"] = "sub", ["*"] = "mul", ["/"] = "div" }
@@ -1000,32 +1004,32 @@ S.AugAssign = function(g, s)
   local fn = op == "+" and "_D.iadd" or H(AUG_FN[op] or ARITH_FN[op])
   if op == "/" then fn = "_D.div" end
   if t.tag == "Name" or (t.tag == "Scoped" and t.scope == "local") then
-    local cur = g:read_name(t, t.name)
-    local l = g:lookup(t.name)
+    local cur = g_read_name(g, t, t.name)
+    local l = g_lookup(g, t.name)
     local v = expr(g, s.value)
     local fake = { tag = "Name" }
-    local bothnum = g:num(t) and g:num(s.value) and not t._global
+    local bothnum = g_num(g, t) and g_num(g, s.value) and not t._global
     if bothnum then fn = H(ARITH_FN[op]) end
     if not bothnum and (op == "+" or op == "-" or op == "*") and not is_num(s.value)
       and (not simple(v) or v:find("\n")) and simple(cur) then
-      g:emit(" do local _Dt2 = " .. v .. " " .. l .. " = " .. arith(op, cur, "_Dt2", fake, fake, fn)
+      g_emit(g, " do local _Dt2 = " .. v .. " " .. l .. " = " .. arith(op, cur, "_Dt2", fake, fake, fn)
         .. " end")
       return
     end
-    g:emit(" " .. l .. " = " .. arith(op, cur, v, fake, s.value, fn, bothnum))
+    g_emit(g, " " .. l .. " = " .. arith(op, cur, v, fake, s.value, fn, bothnum))
   elseif t.tag == "Scoped" then
     local k = lstr(t.scope .. ":" .. t.name)
-    g:emit(" _D.set(" .. k .. ", " .. fn .. "(_D.get(" .. k .. "), " .. expr(g, s.value) .. "))")
+    g_emit(g, " _D.set(" .. k .. ", " .. fn .. "(_D.get(" .. k .. "), " .. expr(g, s.value) .. "))")
   elseif t.tag == "Attr" then
     local o = expr(g, t.obj)
     local k = lstr(t.name)
-    g:emit(" do local _Do = " .. o .. " _D.sa(_Do, " .. k .. ", " .. fn .. "(" .. H("ga")
+    g_emit(g, " do local _Do = " .. o .. " _D.sa(_Do, " .. k .. ", " .. fn .. "(" .. H("ga")
       .. "(_Do, " .. k .. "), " .. expr(g, s.value) .. ")) end")
   elseif t.tag == "Index" then
     local o = expr(g, t.obj)
     if t.index.tag == "Slice" then error("codegen: augmented slice assignment") end
     local k = expr(g, t.index)
-    g:emit(" do local _Do, _Dk = " .. o .. ", " .. k .. " " .. H("si") .. "(_Do, _Dk, " .. fn
+    g_emit(g, " do local _Do, _Dk = " .. o .. ", " .. k .. " " .. H("si") .. "(_Do, _Dk, " .. fn
       .. "(" .. H("gi") .. "(_Do, _Dk), " .. expr(g, s.value) .. ")) end")
   end
 end
@@ -1038,13 +1042,13 @@ local function append_stmt(g, e)
   if not (f and f.tag == "Attr" and f.name == "append" and #e.args == 1 and #e.kwargs == 0) then
     return nil
   end
-  local pre = g:pre(e)
+  local pre = g_pre(g, e)
   local o = expr(g, f.obj)
   local v = expr(g, e.args[1])
   if not simple(o) or o:find("\n") or v:find("\n") then
     return pre .. H("m_append") .. "(" .. o .. ", " .. v .. ")"
   end
-  local check = g:kind(f.obj, "list") and "" or (H("gm") .. "(" .. o .. ") == \"list\" and ")
+  local check = g_kind(g, f.obj, "list") and "" or (H("gm") .. "(" .. o .. ") == \"list\" and ")
   return pre .. "if " .. check .. "not " .. H("ST") .. ".owned then local _Dn = "
     .. o .. ".n + 1 " .. o .. "[_Dn] = " .. v .. " " .. o .. ".n = _Dn else " .. H("m_append") .. "(" .. o
     .. ", " .. v .. ") end"
@@ -1056,9 +1060,9 @@ S.ExprStmt = function(g, s)
     local code = append_stmt(g, e)
     if code then
       if code:find("^%s*if ") or code:find("^\n*if ") then
-        g:emit(" " .. code .. (g.fn.module and " _Dr = nil" or ""))
+        g_emit(g, " " .. code .. (g.fn.module and " _Dr = nil" or ""))
       elseif g.fn.module then
-        g:emit(" _Dr = " .. code)
+        g_emit(g, " _Dr = " .. code)
       else
         out(g, code)
       end
@@ -1066,14 +1070,14 @@ S.ExprStmt = function(g, s)
     end
   end
   if g.fn.module then
-    g:emit(" _Dr = " .. expr(g, e))
+    g_emit(g, " _Dr = " .. expr(g, e))
     return
   end
   if e.tag == "String" then return end
   if is_call(e) then
     out(g, expr(g, e))
   else
-    g:emit(" do local _ = " .. expr(g, e) .. " end")
+    g_emit(g, " do local _ = " .. expr(g, e) .. " end")
   end
 end
 
@@ -1093,17 +1097,17 @@ S.Return = function(g, s, last)
   if s.value then
     local hb, hc = hoisted_binop(g, s.value)
     if hb then
-      g:emit(" do " .. hb .. " " .. ret_code(g, hc) .. " end")
+      g_emit(g, " do " .. hb .. " " .. ret_code(g, hc) .. " end")
       return
     elseif hc then
       local r = ret_code(g, hc)
-      if last then g:emit(" " .. r) else g:emit(" do " .. r .. " end") end
+      if last then g_emit(g, " " .. r) else g_emit(g, " do " .. r .. " end") end
       return
     end
   end
   local v = s.value and expr(g, s.value) or "nil"
   local r = ret_code(g, v)
-  if last then g:emit(" " .. r) else g:emit(" do " .. r .. " end") end
+  if last then g_emit(g, " " .. r) else g_emit(g, " do " .. r .. " end") end
 end
 
 local function loop_jump(g, kind)
@@ -1124,52 +1128,52 @@ end
 S.Break = function(g, _, last)
   local c = loop_jump(g, "break")
   if c:match("^return") and not last then c = "do " .. c .. " end" end
-  g:emit(" " .. c)
+  g_emit(g, " " .. c)
 end
 S.Continue = function(g, _, last)
   local c = loop_jump(g, "continue")
   if c:match("^return") and not last then c = "do " .. c .. " end" end
-  g:emit(" " .. c)
+  g_emit(g, " " .. c)
 end
 
 S.Assert = function(g, s)
   local c = cond(g, s.test)
   if s.msg then
-    g:emit(" if not " .. c .. " then _D.afail(" .. expr(g, s.msg) .. ", true) end")
+    g_emit(g, " if not " .. c .. " then _D.afail(" .. expr(g, s.msg) .. ", true) end")
   else
-    g:emit(" if not " .. c .. " then _D.afail() end")
+    g_emit(g, " if not " .. c .. " then _D.afail() end")
   end
 end
 
 S.Raise = function(g, s)
   if not s.exc then
     local h = g.handlers[#g.handlers]
-    if h then g:emit(" _D.reraise(" .. h .. ")")
-    else g:emit(' _D.raise(_D.RuntimeError("No active exception to reraise"))') end
+    if h then g_emit(g, " _D.reraise(" .. h .. ")")
+    else g_emit(g, ' _D.raise(_D.RuntimeError("No active exception to reraise"))') end
     return
   end
   local x = expr(g, s.exc)
   if s.cause then
-    g:emit(" _D.raise(" .. x .. ", " .. expr(g, s.cause) .. ")")
+    g_emit(g, " _D.raise(" .. x .. ", " .. expr(g, s.cause) .. ")")
   else
-    g:emit(" _D.raise(" .. x .. ")")
+    g_emit(g, " _D.raise(" .. x .. ")")
   end
 end
 
 S.If = function(g, s)
-  g:emit(" if " .. cond(g, s.test) .. " then")
+  g_emit(g, " if " .. cond(g, s.test) .. " then")
   block(g, s.body)
   for _, e in ipairs(s.elifs) do
-    g:nl(e.line)
-    g:emit(" elseif " .. cond(g, e.test) .. " then")
+    g_nl(g, e.line)
+    g_emit(g, " elseif " .. cond(g, e.test) .. " then")
     block(g, e.body)
   end
   if s.orelse then
-    g:nl(s.orelse.line)
-    g:emit(" else")
+    g_nl(g, s.orelse.line)
+    g_emit(g, " else")
     block(g, s.orelse.body)
   end
-  g:emit(" end")
+  g_emit(g, " end")
 end
 
 --- Does body contain a `continue` for the loop owning it (not nested loops/defs)?
@@ -1197,16 +1201,16 @@ local function loop_body(g, body)
   local lp = { label = label, closure = g.fn.closure }
   g.loops[#g.loops + 1] = lp
   local wrap = has_continue(body)
-  if wrap then g:emit(" do") end
+  if wrap then g_emit(g, " do") end
   block(g, body)
-  if wrap then g:emit(" end ::" .. label .. "::") end
+  if wrap then g_emit(g, " end ::" .. label .. "::") end
   g.loops[#g.loops] = nil
 end
 
 S.While = function(g, s)
-  g:emit(" while " .. cond(g, s.test) .. " do")
+  g_emit(g, " while " .. cond(g, s.test) .. " do")
   loop_body(g, s.body)
-  g:emit(" end")
+  g_emit(g, " end")
 end
 
 local function is_builtin_range(e)
@@ -1244,37 +1248,37 @@ S.For = function(g, s)
         hi = "_D.rlast(" .. ri(a[2], it.args[2]) .. ", " .. a[3] .. ")"
       end
     end
-    g:emit(" for " .. iv .. " = " .. lo .. ", " .. hi .. (step and (", " .. step) or "") .. " do "
+    g_emit(g, " for " .. iv .. " = " .. lo .. ", " .. hi .. (step and (", " .. step) or "") .. " do "
       .. assign_name(g, s.targets[1].name, iv))
     loop_body(g, s.body)
-    g:emit(" end")
+    g_emit(g, " end")
     return
   end
   if s.unpack and #s.targets == 2 and it.tag == "Call" and it.func.tag == "Attr"
     and it.func.name == "items" and #it.args == 0 and #it.kwargs == 0 then
     local o = expr(g, it.func.obj)
     local k, v = "_Dk" .. id, "_Dv" .. id
-    g:emit(" for _, " .. k .. ", " .. v .. " in _D.items2(" .. o .. ") do "
-      .. g:lookup(s.targets[1].name) .. ", " .. g:lookup(s.targets[2].name) .. " = " .. k .. ", " .. v)
+    g_emit(g, " for _, " .. k .. ", " .. v .. " in _D.items2(" .. o .. ") do "
+      .. g_lookup(g, s.targets[1].name) .. ", " .. g_lookup(g, s.targets[2].name) .. " = " .. k .. ", " .. v)
     loop_body(g, s.body)
-    g:emit(" end")
+    g_emit(g, " end")
     return
   end
   local itc = expr(g, it)
   local v = "_Dv" .. id
   if s.unpack then
     local ls = {}
-    for i, t in ipairs(s.targets) do ls[i] = g:lookup(t.name) end
+    for i, t in ipairs(s.targets) do ls[i] = g_lookup(g, t.name) end
     bind = concat(ls, ", ") .. " = _D.unpack(" .. v .. ", " .. #s.targets .. ")"
   else
     bind = assign_name(g, s.targets[1].name, v)
   end
   local sq, ix = "_Ds" .. id, "_Di" .. id
-  g:emit(" do local " .. sq .. " = " .. H("seq") .. "(" .. itc .. ") local " .. ix .. " = 0 while true do "
+  g_emit(g, " do local " .. sq .. " = " .. H("seq") .. "(" .. itc .. ") local " .. ix .. " = 0 while true do "
     .. ix .. " = " .. ix .. " + 1 if " .. ix .. " > " .. sq .. ".n then break end local " .. v
     .. " = " .. sq .. "[" .. ix .. "] " .. bind)
   loop_body(g, s.body)
-  g:emit(" end end")
+  g_emit(g, " end end")
 end
 
 local function exc_names(h)
@@ -1307,75 +1311,75 @@ S.Try = function(g, s)
   local de, dr = "_De" .. id, "_Dx" .. id
   local ctx = {}
   local fn = g.fn
-  g:emit(" do local " .. ok .. ", " .. c .. ", " .. v .. " = _D.pcall(function()")
+  g_emit(g, " do local " .. ok .. ", " .. c .. ", " .. v .. " = _D.pcall(function()")
   fn.closure = fn.closure + 1
   fn.tries[fn.closure] = ctx
   block(g, s.body)
   fn.tries[fn.closure] = nil
   fn.closure = fn.closure - 1
-  g:emit(" end)")
+  g_emit(g, " end)")
   local fin = s.finalbody
   if #s.handlers > 0 then
-    g:emit(" if not " .. ok .. " then local " .. de .. ", " .. dr .. " = _D.exc(" .. c .. ")")
+    g_emit(g, " if not " .. ok .. " then local " .. de .. ", " .. dr .. " = _D.exc(" .. c .. ")")
     if fin then
-      g:emit(" " .. ok .. ", " .. c .. ", " .. v .. " = _D.pcall(function()")
+      g_emit(g, " " .. ok .. ", " .. c .. ", " .. v .. " = _D.pcall(function()")
       fn.closure = fn.closure + 1
       fn.tries[fn.closure] = ctx
     end
     g.handlers[#g.handlers + 1] = dr
     for i, h in ipairs(s.handlers) do
-      g:nl(h.line)
+      g_nl(g, h.line)
       local names = exc_names(h)
       local m = "_D.match(" .. de .. (#names > 0 and (", " .. concat(names, ", ")) or "") .. ")"
-      g:emit((i == 1 and " if " or " elseif ") .. m .. " then")
-      if h.name then g:emit(" " .. assign_name(g, h.name, de)) end
+      g_emit(g, (i == 1 and " if " or " elseif ") .. m .. " then")
+      if h.name then g_emit(g, " " .. assign_name(g, h.name, de)) end
       block(g, h.body)
     end
     g.handlers[#g.handlers] = nil
-    g:emit(" else _D.reraise(" .. dr .. ") end")
+    g_emit(g, " else _D.reraise(" .. dr .. ") end")
     if fin then
       fn.tries[fn.closure] = nil
       fn.closure = fn.closure - 1
-      g:emit(" end)")
+      g_emit(g, " end)")
     end
-    g:emit(" end")
+    g_emit(g, " end")
   end
   if fin then
-    g:nl(fin.line)
+    g_nl(g, fin.line)
     block(g, fin.body)
-    g:emit(" if not " .. ok .. " then _D.reraise(" .. c .. ") end")
+    g_emit(g, " if not " .. ok .. " then _D.reraise(" .. c .. ") end")
   elseif #s.handlers == 0 then
-    g:emit(" if not " .. ok .. " then _D.reraise(" .. c .. ") end")
+    g_emit(g, " if not " .. ok .. " then _D.reraise(" .. c .. ") end")
   end
-  g:emit(flow_checks(g, ctx, ok, c, v))
-  g:emit(" end")
+  g_emit(g, flow_checks(g, ctx, ok, c, v))
+  g_emit(g, " end")
 end
 
 S.With = function(g, s)
   local x = expr(g, s.expr)
-  if s.name then g:emit(" " .. assign_name(g, s.name, x))
-  else g:emit(" do local _ = " .. x .. " end") end
+  if s.name then g_emit(g, " " .. assign_name(g, s.name, x))
+  else g_emit(g, " do local _ = " .. x .. " end") end
   block(g, s.body)
 end
 
 S.Import = function(g, s)
   for _, a in ipairs(s.names) do
     local bind = a.asname or a.name:match("^[^.]+")
-    g:emit(" " .. assign_name(g, bind, "_D.import(" .. lstr(a.name) .. ")"))
+    g_emit(g, " " .. assign_name(g, bind, "_D.import(" .. lstr(a.name) .. ")"))
   end
 end
 
 S.ImportFrom = function(g, s)
   local path = srep(".", s.level or 0) .. (s.module or "")
   if s.star then
-    g:emit(" _D.import(" .. lstr(path) .. ")")
+    g_emit(g, " _D.import(" .. lstr(path) .. ")")
     return
   end
-  g:emit(" do local _Dm = _D.import(" .. lstr(path) .. ")")
+  g_emit(g, " do local _Dm = _D.import(" .. lstr(path) .. ")")
   for _, a in ipairs(s.names) do
-    g:emit(" " .. assign_name(g, a.asname or a.name, H("ga") .. "(_Dm, " .. lstr(a.name) .. ")"))
+    g_emit(g, " " .. assign_name(g, a.asname or a.name, H("ga") .. "(_Dm, " .. lstr(a.name) .. ")"))
   end
-  g:emit(" end")
+  g_emit(g, " end")
 end
 
 --- Emits `function(...) body end` for a FuncDef or PipeDef (node has _scope).
@@ -1384,16 +1388,16 @@ local function func_text(g, f, defcodes, params)
   local saved_fn, saved_loops, saved_handlers = g.fn, g.loops, g.handlers
   g.fn = { closure = 0, tries = {} }
   g.loops, g.handlers = {}, {}
-  g:emit(" " .. func_header(g, params, f._scope, defcodes))
+  g_emit(g, " " .. func_header(g, params, f._scope, defcodes))
   if f.tag == "PipeDef" then
     local first = params[1] and luaname(params[1].name) or "_Dkw"
-    g:emit(" local _Dp = " .. first)
-    if not params[1] then g:emit(" if _Dp == " .. H("K") .. " then _Dp = nil end") end
+    g_emit(g, " local _Dp = " .. first)
+    if not params[1] then g_emit(g, " if _Dp == " .. H("K") .. " then _Dp = nil end") end
     local saved_pipe = g.pipe_cur
     g.pipe_cur = "_Dp"
     local aliases = {}
     for _, st in ipairs(f.stages) do
-      g:nl(st.line)
+      g_nl(g, st.line)
       local e = st.expr
       local code
       if e.tag == "Call" then
@@ -1428,18 +1432,18 @@ local function func_text(g, f, defcodes, params)
         if not fx:match("^[%a_][%w_%.]*$") then fx = "(" .. fx .. ")" end
         code = fx .. "(_Dp)"
       end
-      g:emit(" _Dp = " .. code)
+      g_emit(g, " _Dp = " .. code)
       if st.alias then
-        g:emit(" " .. g:lookup(st.alias) .. " = _Dp")
+        g_emit(g, " " .. g_lookup(g, st.alias) .. " = _Dp")
         aliases[st.alias] = true
       end
     end
     g.pipe_cur = saved_pipe
-    g:emit(" return _Dp")
+    g_emit(g, " return _Dp")
   else
     block(g, f.body)
   end
-  g:emit(" end")
+  g_emit(g, " end")
   g.fn, g.loops, g.handlers = saved_fn, saved_loops, saved_handlers
   g:pop_scope()
 end
@@ -1464,12 +1468,12 @@ local function funcdef(g, s, method_of)
   local decos = {}
   for i, d in ipairs(s.decorators or {}) do decos[i] = expr(g, d) end
   local defcodes, dprefix = defaults(g, params)
-  if dprefix then g:emit(" do " .. dprefix) end
+  if dprefix then g_emit(g, " do " .. dprefix) end
   local lhs
   if method_of then
-    g:emit(" _D.method(" .. lstr(method_of) .. ", " .. lstr(s.name) .. ", ")
+    g_emit(g, " _D.method(" .. lstr(method_of) .. ", " .. lstr(s.name) .. ", ")
   else
-    lhs = g:lookup(s.name)
+    lhs = g_lookup(g, s.name)
     -- A top-level def specialised for numeric parameters also gets a generic version
     -- (on the def line): that is what later runs of the agent see.
     local fs = s._scope
@@ -1481,20 +1485,20 @@ local function funcdef(g, s, method_of)
       local buf, cur = g.buf, g.cur
       g.buf = {}
       g.nonum = true
-      g:emit(" _D.generic(" .. lstr(s.name) .. ",")
+      g_emit(g, " _D.generic(" .. lstr(s.name) .. ",")
       func_text(g, s, defcodes, params)
-      g:emit(")")
+      g_emit(g, ")")
       g.nonum = false
       local text = concat(g.buf):gsub("\n", " ")
       g.buf, g.cur = buf, cur
-      g:emit(text)
+      g_emit(g, text)
     end
-    g:emit(" " .. lhs .. " = ")
+    g_emit(g, " " .. lhs .. " = ")
   end
-  for _, d in ipairs(decos) do g:emit(d .. "(") end
+  for _, d in ipairs(decos) do g_emit(g, d .. "(") end
   func_text(g, s, defcodes, params)
-  for _ = 1, #decos do g:emit(")") end
-  if method_of then g:emit(")") end
+  for _ = 1, #decos do g_emit(g, ")") end
+  if method_of then g_emit(g, ")") end
   -- method registrations: receivers and first parameters typed with a non-builtin type
   local regs = {}
   if method_of then regs = {}
@@ -1506,9 +1510,9 @@ local function funcdef(g, s, method_of)
     end
   end
   for _, n in ipairs(regs) do
-    g:emit(" _D.method(" .. lstr(n) .. ", " .. lstr(s.name) .. ", " .. lhs .. ")")
+    g_emit(g, " _D.method(" .. lstr(n) .. ", " .. lstr(s.name) .. ", " .. lhs .. ")")
   end
-  if dprefix then g:emit(" end") end
+  if dprefix then g_emit(g, " end") end
 end
 
 S.FuncDef = function(g, s) funcdef(g, s) end
@@ -1529,17 +1533,17 @@ S.StructDef = function(g, s)
       defs[#defs + 1] = key(f.name) .. "function() return " .. d .. " end"
     end
   end
-  local lhs = g:lookup(s.name)
-  g:emit(" " .. lhs .. " = _D.struct(" .. lstr(s.name) .. ", {" .. concat(names, ", ") .. "}, {"
+  local lhs = g_lookup(g, s.name)
+  g_emit(g, " " .. lhs .. " = _D.struct(" .. lstr(s.name) .. ", {" .. concat(names, ", ") .. "}, {"
     .. concat(types, ", ") .. "}, {" .. concat(defs, ", ") .. "})")
   for _, d in ipairs(s.defs) do
-    g:nl(d.line)
+    g_nl(g, d.line)
     funcdef(g, d, s.name)
   end
 end
 
 S.InterfaceDef = function(g, s)
-  g:emit(" " .. g:lookup(s.name) .. " = _D.interface(" .. lstr(s.name) .. ")")
+  g_emit(g, " " .. g_lookup(g, s.name) .. " = _D.interface(" .. lstr(s.name) .. ")")
 end
 
 S.AgentDef = function(g, s)
@@ -1549,7 +1553,7 @@ S.AgentDef = function(g, s)
       fields[#fields + 1] = key(b.target.name) .. expr(g, b.value)
     end
   end
-  g:emit(" " .. g:lookup(s.name) .. " = _D.agentdef(" .. lstr(s.name) .. ", "
+  g_emit(g, " " .. g_lookup(g, s.name) .. " = _D.agentdef(" .. lstr(s.name) .. ", "
     .. (s.base and lstr(s.base) or "nil") .. ", {" .. concat(fields, ", ") .. "})")
 end
 
@@ -1569,14 +1573,14 @@ function C.generate(module)
     hot_l[#hot_l + 1] = HOTSET[h]
     hot_r[#hot_r + 1] = "_D." .. h
   end
-  g:emit("local _D = _D local " .. concat(hot_l, ", ") .. " = " .. concat(hot_r, ", ")
+  g_emit(g, "local _D = _D local " .. concat(hot_l, ", ") .. " = " .. concat(hot_r, ", ")
     .. " _D.begin() local _Dr")
   if spill then
-    g:emit(" local _Dg = {}")
+    g_emit(g, " local _Dg = {}")
   elseif #ms.order > 0 then
     local ln = {}
     for i, n in ipairs(ms.order) do ln[i] = luaname(n) end
-    g:emit(" local " .. concat(ln, ", "))
+    g_emit(g, " local " .. concat(ln, ", "))
   end
   g:push_scope(ms, spill)
   local body = module.body
@@ -1587,25 +1591,25 @@ function C.generate(module)
     -- function exceeds its limits (32767 local-variable records, jump lengths).
     for i = 1, #body, SEGMENT do
       local j = math.min(i + SEGMENT - 1, #body)
-      g:nl(body[i].line)
-      g:emit(" ;(function()")
+      g_nl(g, body[i].line)
+      g_emit(g, " ;(function()")
       for k = i, j do stmt(g, body[k], false) end
-      g:emit(" end)()")
+      g_emit(g, " end)()")
     end
   end
   g:pop_scope()
   -- top-level names persist in the agent for its next runs (read back through the env)
   if spill then
-    g:emit(" _D.keepall(_Dg)")
+    g_emit(g, " _D.keepall(_Dg)")
   elseif #ms.order > 0 then
     local qn, ln = {}, {}
     for i, n in ipairs(ms.order) do
       qn[i] = lstr(n)
       ln[i] = luaname(n)
     end
-    g:emit(" _D.keep({" .. concat(qn, ", ") .. "}, {" .. concat(ln, ", ") .. "})")
+    g_emit(g, " _D.keep({" .. concat(qn, ", ") .. "}, {" .. concat(ln, ", ") .. "})")
   end
-  g:emit(" return _Dr\n")
+  g_emit(g, " return _Dr\n")
   return concat(g.buf)
 end
 

@@ -242,16 +242,22 @@ local function mkStr(st, i, e)
   local l, c = lc(st, i)
   if pre == "f" or pre == "F" then
     local parts = fparts(st, i + #pre + ql, e - ql)
-    return { tag = "FString", parts = parts, raw = raw, line = l, col = c }
+    return { tag = "FString", parts = parts, line = l, col = c }
   end
   local body = sub(raw, #pre + ql + 1, #raw - ql)
   if ql == 3 then body = body:gsub("\r\n", "\n") end
   local value = (pre == "") and decode(body, false) or body
-  return { tag = "String", value = value, raw = raw, line = l, col = c }
+  return { tag = "String", value = value, line = l, col = c }
 end
 
 ---------------------------------------------------------------------------------------
 -- node constructors (capture functions)
+
+-- The list of a node that has none of them (a call without keywords, an `if` without
+-- `elif`, a def without decorators) is this one shared, read-only table: most nodes
+-- have none, and a table each is a fifth of the tree.
+local EMPTY = setmetatable({}, { __newindex = function() error("the AST's EMPTY list is read-only", 2) end })
+M.EMPTY = EMPTY
 
 local function mkName(st, p, name)
   local l, c = lc(st, p)
@@ -272,7 +278,7 @@ end
 local function mkNum(st, p, raw)
   local l, c = lc(st, p)
   if #raw < 19 and not raw:find("[^0-9]") then
-    return { tag = "Int", value = tonumber(raw), raw = raw, line = l, col = c }
+    return { tag = "Int", value = tonumber(raw), line = l, col = c }
   end
   local clean = raw:gsub("_", "")
   if not st.pynum then
@@ -288,7 +294,7 @@ local function mkNum(st, p, raw)
   if pfx == "0x" or pfx == "0o" or pfx == "0b" then
     v = parse_int(clean:sub(3), pfx == "0x" and 16 or pfx == "0o" and 8 or 2)
   elseif clean:find("[%.eE]") then
-    return { tag = "Float", value = tonumber(clean) + 0.0, raw = raw, line = l, col = c }
+    return { tag = "Float", value = tonumber(clean) + 0.0, line = l, col = c }
   else
     v = tonumber(clean)
     if math.type(v) ~= "integer" then v = nil end
@@ -297,7 +303,7 @@ local function mkNum(st, p, raw)
     adderr(st, l, c, "integer literal too large (Dana ints are 64-bit)")
     v = 0
   end
-  return { tag = "Int", value = v, raw = raw, line = l, col = c }
+  return { tag = "Int", value = v, line = l, col = c }
 end
 
 local function mkConst(tag, value)
@@ -370,14 +376,15 @@ local function mkNot(st, p, operand)
   return { tag = "UnOp", op = "not", operand = operand, line = l, col = c }
 end
 
+
 local function mkTrailer(obj, kind, a, b)
   if kind == "attr" then
     return { tag = "Attr", obj = obj, name = a, line = obj.line, col = obj.col }
   elseif kind == "call" then
-    local args, kwargs = a, {}
+    local args, kwargs = a, EMPTY
     for i = 1, #a do
       if a[i].tag == "Keyword" then -- split (rare): rebuild the positional list
-        args = {}
+        args, kwargs = {}, {}
         for _, x in ipairs(a) do
           if x.tag == "Keyword" then kwargs[#kwargs + 1] = x else args[#args + 1] = x end
         end
@@ -423,7 +430,7 @@ end
 
 local function mkList(st, p, first, kind, a, b, c, d)
   local l, co = lc(st, p)
-  if not first then return { tag = "List", elts = {}, line = l, col = co } end
+  if not first then return { tag = "List", elts = EMPTY, line = l, col = co } end
   if kind == "comp" then
     return comp({ tag = "ListComp", elt = first, line = l, col = co }, a, b, c, d)
   end
@@ -433,7 +440,7 @@ end
 
 local function mkBrace(st, p, a, b, c, d, e, f, g)
   local l, co = lc(st, p)
-  if not a then return { tag = "Dict", keys = {}, values = {}, line = l, col = co } end
+  if not a then return { tag = "Dict", keys = EMPTY, values = EMPTY, line = l, col = co } end
   if b == "scomp" then
     return comp({ tag = "SetComp", elt = a, line = l, col = co }, c, d, e, f)
   elseif b == "set" then
@@ -818,7 +825,7 @@ local function build(instr, flatten)
       + Cc"scomp" * COMPFOR + Cc"set" * Ct((COMMA * expr) ^ 0) * COMMA ^ -1) * RBRACE) / mkBrace)
 
   G.param = Carg(1) * Cp() * NAME * (COLON * V"type" + Cc(nil)) * (EQ * expr + Cc(nil)) / mkParam
-  local PARAMS = Ct((V"param" * (COMMA * V"param") ^ 0 * COMMA ^ -1) ^ -1)
+  local PARAMS = Ct(V"param" * (COMMA * V"param") ^ 0 * COMMA ^ -1) + Cc(EMPTY)
   G.lambda = #P"lambda" * Carg(1) * Cp() * K_lambda * (LPAR * V"param" * RPAR + Cc(nil)) * PARAMS
     * (DCOLON + sure("expected '::' after the lambda parameters (Dana lambdas are written "
       .. "'lambda x :: expr')")) * expr / mkLambda
@@ -830,7 +837,7 @@ local function build(instr, flatten)
   -- trailers -----------------------------------------------------------------------------
   local KWARG = #(ident * ws * P"=" * -P"=") * Carg(1) * Cp() * NAME * EQ * expr / mkKeyword
   local ARG = KWARG + expr
-  local ARGS = Ct((ARG * (COMMA * ARG) ^ 0 * COMMA ^ -1) ^ -1)
+  local ARGS = Ct(ARG * (COMMA * ARG) ^ 0 * COMMA ^ -1) + Cc(EMPTY)
   local SLICETAIL = SCOLON * (expr + Cc(nil)) * (SCOLON * (expr + Cc(nil)) + Cc(nil)) * Cc(true)
   local SUB = Carg(1) * Cp() * (expr * SLICETAIL ^ -1 + Cc(nil) * SLICETAIL) / mkSub
   local TRAILER = flat(LPAR * Cc"call" * ARGS * RPAR)
@@ -910,7 +917,7 @@ local function build(instr, flatten)
     * flat(Ct(V"stmt" ^ 1)) * DEDENT
   local ELIF = Carg(1) * Cp() * K_elif * expr * SUITE / mkClause("Elif")
   local ELSE = Carg(1) * Cp() * K_else * SUITE / mkClause("Else")
-  local IF = Carg(1) * Cp() * K_if * expr * SUITE * Ct(ELIF ^ 0) * (ELSE + Cc(nil)) / mkIf
+  local IF = Carg(1) * Cp() * K_if * expr * SUITE * (Ct(ELIF ^ 1) + Cc(EMPTY)) * (ELSE + Cc(nil)) / mkIf
   local WHILE = Carg(1) * Cp() * K_while * expr * SUITE / mkWhile
   local FOR = Carg(1) * Cp() * K_for * TARGETS * K_in * expr * SUITE / mkFor
   local EXTYPES = LPAR * Ct(postfix * (COMMA * postfix) ^ 0) * COMMA ^ -1 * RPAR + Ct(postfix)
@@ -921,7 +928,7 @@ local function build(instr, flatten)
   local WITH = Carg(1) * Cp() * K_with * expr * (K_as * NAME + Cc(nil)) * SUITE / mkWith
   local DECOR = AT * postfix * NL
   local STAGE = Carg(1) * Cp() * postfix * (K_as * NAME + Cc(nil)) / mkStage
-  G.defstmt = Ct(DECOR ^ 0) * Carg(1) * Cp() * (K_sync * Cc(true) + Cc(false)) * K_def
+  G.defstmt = (Ct(DECOR ^ 1) + Cc(EMPTY)) * Carg(1) * Cp() * (K_sync * Cc(true) + Cc(false)) * K_def
     * (LPAR * V"param" * RPAR + Cc(nil)) * NAME * LPAR * PARAMS * RPAR
     * (ARROW * V"type" + Cc(nil))
     * (Cc"p" * EQ * Ct(STAGE * (BAR * STAGE) ^ 0) * Cp() * NL + Cc"f" * SUITE) / mkDef
