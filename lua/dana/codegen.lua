@@ -27,11 +27,23 @@ local function needs_rename(n)
   return r
 end
 
---- The Lua name of a Dana identifier.
+--- The Lua name of a Dana identifier (LUANAME[n] is the memoised form).
 local function luaname(n)
   if needs_rename(n) then return n .. "_" end
   return n
 end
+local LUANAME
+local luaname_n = 0
+LUANAME = setmetatable({}, { __index = function(t, n)
+  local v = luaname(n)
+  luaname_n = luaname_n + 1
+  if luaname_n > 20000 then -- bounded: distinct names of many programs
+    luaname_n = 0
+    for k in pairs(t) do t[k] = nil end
+  end
+  t[n] = v
+  return v
+end })
 C.luaname = luaname
 
 local ident_memo = {}
@@ -87,6 +99,12 @@ local HOT = { "K", "mt", "truth", "add", "sub", "mul", "eq", "gi", "si", "cm", "
 local HOTSET = {}
 for _, h in ipairs(HOT) do HOTSET[h] = "_D" .. (h == "truth" and "T" or h) end
 local function H(name) return HOTSET[name] or ("_D." .. name) end
+-- HN.name == H("name"), memoised (the helper names are a small fixed set)
+local HN = setmetatable({}, { __index = function(t, name)
+  local v = H(name)
+  t[name] = v
+  return v
+end })
 
 -- ---------------------------------------------------------------------------
 -- Generator state
@@ -154,7 +172,7 @@ function G:lookup(name, from)
         end
         return c
       end
-      return luaname(name)
+      return LUANAME[name]
     end
     s = s.parent
   end
@@ -298,11 +316,25 @@ local function cond(g, e)
   end
   local s = expr(g, e)
   if known_bool(e) then return s end
-  return H("truth") .. "(" .. s .. ")"
+  return HN.truth .. "(" .. s .. ")"
 end
 C.cond = cond
 
-E.Name = function(g, e) return g_pre(g, e) .. g_read_name(g, e, e.name) end
+E.Name = function(g, e) -- the commonest node: g_pre and read_name's cache hit inline
+  local line, cur = e.line, g.cur
+  local pre = ""
+  if line and line > cur then
+    g.cur = line
+    pre = NEWLINES[line - cur]
+  end
+  local sc = g.scope
+  if sc and not e._global then
+    local rc = sc.rcache
+    local r = rc and rc[e.name]
+    if r then return pre .. r end
+  end
+  return pre .. g_read_name(g, e, e.name)
+end
 E.Scoped = function(g, e)
   if e.scope == "local" then return g_pre(g, e) .. g_read_name(g, e, e.name) end
   return g_pre(g, e) .. "_D.get(" .. lstr(e.scope .. ":" .. e.name) .. ")"
@@ -328,7 +360,7 @@ E.FString = function(g, e)
       if p.spec then
         parts[#parts + 1] = "_D.fmt(" .. x .. ", " .. lstr(p.spec) .. ")"
       else
-        parts[#parts + 1] = H("str") .. "(" .. x .. ")"
+        parts[#parts + 1] = HN.str .. "(" .. x .. ")"
       end
     end
   end
@@ -347,8 +379,8 @@ end
 E.List = function(g, e)
   local pre = g_pre(g, e)
   local items = list_items(g, e.elts)
-  if #e.elts == 0 then return pre .. H("L") .. "({n = 0})" end
-  return pre .. H("L") .. "({n = " .. #e.elts .. ", " .. items .. "})"
+  if #e.elts == 0 then return pre .. HN.L .. "({n = 0})" end
+  return pre .. HN.L .. "({n = " .. #e.elts .. ", " .. items .. "})"
 end
 E.Tuple = function(g, e)
   local pre = g_pre(g, e)
@@ -375,7 +407,7 @@ local ARITH_FN = { ["+"] = "add", ["-"] = "sub", ["*"] = "mul", ["/"] = "div",
   ["//"] = "floordiv", ["%"] = "mod", ["**"] = "pow" }
 
 local function arith(op, l, r, lnode, rnode, fn, bothnum)
-  fn = fn or H(ARITH_FN[op])
+  fn = fn or HN[ARITH_FN[op]]
   if bothnum then
     if op == "+" or op == "-" or op == "*" then return "(" .. l .. " " .. op .. " " .. r .. ")" end
     if op == "/" or op == "//" or op == "%" then
@@ -396,19 +428,19 @@ local function arith(op, l, r, lnode, rnode, fn, bothnum)
     if ln and rn then return "(" .. l .. " " .. op .. " " .. r .. ")" end
     if not l:find("\n") and not r:find("\n") then
       if ln and simple(r) then
-        return "(" .. H("mt") .. "(" .. r .. ") and " .. l .. " " .. op .. " " .. r .. " or "
+        return "(" .. HN.mt .. "(" .. r .. ") and " .. l .. " " .. op .. " " .. r .. " or "
           .. fn .. "(" .. l .. ", " .. r .. "))"
       elseif rn and simple(l) then
-        return "(" .. H("mt") .. "(" .. l .. ") and " .. l .. " " .. op .. " " .. r .. " or "
+        return "(" .. HN.mt .. "(" .. l .. ") and " .. l .. " " .. op .. " " .. r .. " or "
           .. fn .. "(" .. l .. ", " .. r .. "))"
       elseif simple(l) and simple(r) then
-        return "(" .. H("mt") .. "(" .. l .. ") and " .. H("mt") .. "(" .. r .. ") and " .. l
+        return "(" .. HN.mt .. "(" .. l .. ") and " .. HN.mt .. "(" .. r .. ") and " .. l
           .. " " .. op .. " " .. r .. " or " .. fn .. "(" .. l .. ", " .. r .. "))"
       end
     end
   elseif (op == "/" or op == "//" or op == "%") and is_num(rnode) and numval(rnode) ~= 0
     and simple(l) and not l:find("\n") then
-    return "(" .. H("mt") .. "(" .. l .. ") and " .. l .. " " .. op .. " " .. r .. " or "
+    return "(" .. HN.mt .. "(" .. l .. ") and " .. l .. " " .. op .. " " .. r .. " or "
       .. fn .. "(" .. l .. ", " .. r .. "))"
   end
   return fn .. "(" .. l .. ", " .. r .. ")"
@@ -431,7 +463,7 @@ E.UnOp = function(g, e)
   if e.op == "-" then
     if is_num(e.operand) or g_num(g, e.operand) then return pre .. "(- " .. x .. ")" end
     if simple(x) then
-      return pre .. "(" .. H("mt") .. "(" .. x .. ") and - " .. x .. " or _D.neg(" .. x .. "))"
+      return pre .. "(" .. HN.mt .. "(" .. x .. ") and - " .. x .. " or _D.neg(" .. x .. "))"
     end
     return pre .. "_D.neg(" .. x .. ")"
   end
@@ -480,7 +512,7 @@ local function eqcode(g, l, r, ln, rn)
       return "(" .. other .. " == " .. litcode .. " or " .. other .. " == " .. alt .. ")"
     end
   end
-  return H("eq") .. "(" .. l .. ", " .. r .. ")"
+  return HN.eq .. "(" .. l .. ", " .. r .. ")"
 end
 
 E.Compare = function(g, e)
@@ -530,7 +562,7 @@ local function callargs(g, e)
     local pk = g_pre(g, k)
     parts[#parts + 1] = pk .. key(k.name) .. expr(g, k.value)
   end
-  return H("K") .. ", {" .. concat(parts, ", ") .. "}"
+  return HN.K .. ", {" .. concat(parts, ", ") .. "}"
 end
 
 -- methods with a runtime fast path `_D.m_NAME(o, args)`: {min args, max args}
@@ -551,16 +583,16 @@ E.Call = function(g, e)
       local d = e.args[2] and expr(g, e.args[2]) or "nil"
       if not (o .. k):find("\n") then
         return pre .. "(" .. o .. ".i[" .. k .. "] and " .. o .. ".v[" .. o .. ".i[" .. k .. "]] or "
-          .. H("m_get") .. "(" .. o .. ", " .. k .. ", " .. d .. "))"
+          .. HN.m_get .. "(" .. o .. ", " .. k .. ", " .. d .. "))"
       end
-      return pre .. H("m_get") .. "(" .. o .. ", " .. k .. ", " .. d .. ")"
+      return pre .. HN.m_get .. "(" .. o .. ", " .. k .. ", " .. d .. ")"
     end
     if spec and #e.args >= spec[1] and #e.args <= spec[2] then
       local a = callargs(g, e)
-      return pre .. H("m_" .. f.name) .. "(" .. o .. (a ~= "" and ", " .. a or "") .. ")"
+      return pre .. HN["m_" .. f.name] .. "(" .. o .. (a ~= "" and ", " .. a or "") .. ")"
     end
     local a = callargs(g, e)
-    return pre .. H("cm") .. "(" .. o .. ", " .. lstr(f.name) .. (a ~= "" and ", " .. a or "") .. ")"
+    return pre .. HN.cm .. "(" .. o .. ", " .. lstr(f.name) .. (a ~= "" and ", " .. a or "") .. ")"
   end
   if f.tag == "Name" and f.name == "len" and f._global and not g_lookup(g, "len") and #e.args == 1
     and #e.kwargs == 0 and g_kind(g, e.args[1], "list") then
@@ -616,7 +648,7 @@ end
 
 E.Attr = function(g, e)
   local pre = g_pre(g, e)
-  return pre .. H("ga") .. "(" .. expr(g, e.obj) .. ", " .. lstr(e.name) .. ")"
+  return pre .. HN.ga .. "(" .. expr(g, e.obj) .. ", " .. lstr(e.name) .. ")"
 end
 
 local function opt(g, e)
@@ -638,9 +670,9 @@ E.Index = function(g, e)
   if g_kind(g, e.obj, "list") and g_kind(g, ix, "int") and simple(o) and pure_int(ix)
     and not (o .. k):find("\n") then
     return pre .. "((" .. k .. " >= 0 and " .. k .. " < " .. o .. ".n and " .. o .. "[" .. k
-      .. " + 1]) or " .. H("gi") .. "(" .. o .. ", " .. k .. "))"
+      .. " + 1]) or " .. HN.gi .. "(" .. o .. ", " .. k .. "))"
   end
-  return pre .. H("gi") .. "(" .. o .. ", " .. k .. ")"
+  return pre .. HN.gi .. "(" .. o .. ", " .. k .. ")"
 end
 E.Slice = function(g, e)
   return g_pre(g, e) .. "_D.badslice()"
@@ -650,13 +682,13 @@ end
 -- defaults: list of {lua param name, default code}
 local function func_header(g, params, sc, defcodes)
   local names = {}
-  for i, p in ipairs(params) do names[i] = luaname(p.name) end
+  for i = 1, #params do names[i] = LUANAME[params[i].name] end
   local plist = concat(names, ", ")
   if #params == 1 then plist = plist .. ", _Dkw" end
   local t = { "function(" .. plist .. ")" }
   if #params >= 1 then
     local kwvar = #params == 1 and "_Dkw" or names[2]
-    local b = { " if " .. names[1] .. " == " .. H("K") .. " then local _Dw = " .. kwvar }
+    local b = { " if " .. names[1] .. " == " .. HN.K .. " then local _Dw = " .. kwvar }
     for i, p in ipairs(params) do
       local k = is_lua_ident(p.name) and ("_Dw." .. p.name) or ("_Dw[" .. lstr(p.name) .. "]")
       b[#b + 1] = " " .. names[i] .. " = " .. k .. " if " .. names[i] .. " == nil then "
@@ -747,11 +779,11 @@ local function comp_loop(_, e, itercode)
   end
   local _ = sc
   if e.unpack then
-    return "local _Ds = " .. H("seq") .. "(" .. itercode .. ") for _Di = 1, _Ds.n do local "
+    return "local _Ds = " .. HN.seq .. "(" .. itercode .. ") for _Di = 1, _Ds.n do local "
       .. concat(names, ", ")
       .. " = _D.unpack(_Ds[_Di], " .. #names .. ")"
   end
-  return "local _Ds = " .. H("seq") .. "(" .. itercode .. ") for _Di = 1, _Ds.n do local " .. names[1]
+  return "local _Ds = " .. HN.seq .. "(" .. itercode .. ") for _Di = 1, _Ds.n do local " .. names[1]
     .. " = _Ds[_Di]"
 end
 
@@ -783,7 +815,7 @@ local function comprehension(g, e, init, addcode)
 end
 
 E.ListComp = function(g, e)
-  return comprehension(g, e, H("L") .. "({n = 0})", function(gg)
+  return comprehension(g, e, HN.L .. "({n = 0})", function(gg)
     return "local _Dn = _Dr.n + 1 _Dr[_Dn] = " .. expr(gg, e.elt) .. " _Dr.n = _Dn"
   end)
 end
@@ -813,7 +845,8 @@ local function stmt(g, s, last)
 end
 
 block = function(g, body)
-  for i, s in ipairs(body) do stmt(g, s, i == #body) end
+  local n = #body
+  for i = 1, n do stmt(g, body[i], i == n) end
 end
 
 --- Emits a statement string, guarding a leading "(" against call ambiguity.
@@ -843,7 +876,7 @@ local function assign_code(g, t, v)
       local st = opt(g, ix.step)
       return pre .. "_D.setslice(" .. o .. ", " .. lo .. ", " .. hi .. ", " .. st .. ", " .. v .. ")"
     end
-    return pre .. H("si") .. "(" .. o .. ", " .. expr(g, ix) .. ", " .. v .. ")"
+    return pre .. HN.si .. "(" .. o .. ", " .. expr(g, ix) .. ", " .. v .. ")"
   end
   error("codegen: bad assignment target " .. tostring(tag))
 end
@@ -914,17 +947,17 @@ S.Assign = function(g, s)
     if simple(o) and not (o .. k):find("\n") then
       local fast
       if g_kind(g, t.obj, "dict") then
-        fast = "local _Dj = " .. o .. ".i[" .. k .. "] if _Dj and not " .. H("ST") .. ".owned then "
+        fast = "local _Dj = " .. o .. ".i[" .. k .. "] if _Dj and not " .. HN.ST .. ".owned then "
           .. o .. ".v[_Dj] = _Dv"
       else
-        fast = "if " .. k .. " >= 0 and " .. k .. " < " .. o .. ".n and not " .. H("ST")
+        fast = "if " .. k .. " >= 0 and " .. k .. " < " .. o .. ".n and not " .. HN.ST
           .. ".owned then " .. o .. "[" .. k .. " + 1] = _Dv"
       end
       g_emit(g, " do " .. (hb and (hb .. " ") or "") .. "local _Dv = " .. v .. " " .. fast .. " else "
-        .. H("si") .. "(" .. o .. ", " .. k .. ", _Dv) end end")
+        .. HN.si .. "(" .. o .. ", " .. k .. ", _Dv) end end")
       return
     end
-    g_emit(g, " do " .. (hb and (hb .. " ") or "") .. H("si") .. "(" .. o .. ", " .. k .. ", " .. v
+    g_emit(g, " do " .. (hb and (hb .. " ") or "") .. HN.si .. "(" .. o .. ", " .. k .. ", " .. v
       .. ") end")
     return
   end
@@ -933,12 +966,12 @@ S.Assign = function(g, s)
     if hb then
       local o = expr(g, t.obj)
       local k = expr(g, t.index)
-      g_emit(g, " do " .. hb .. " " .. H("si") .. "(" .. o .. ", " .. k .. ", " .. hc .. ") end")
+      g_emit(g, " do " .. hb .. " " .. HN.si .. "(" .. o .. ", " .. k .. ", " .. hc .. ") end")
       return
     elseif hc then
       local o = expr(g, t.obj)
       local k = expr(g, t.index)
-      g_emit(g, " " .. H("si") .. "(" .. o .. ", " .. k .. ", " .. hc .. ")")
+      g_emit(g, " " .. HN.si .. "(" .. o .. ", " .. k .. ", " .. hc .. ")")
       return
     end
   end
@@ -956,7 +989,7 @@ S.Assign = function(g, s)
         .. expr(g, s.value) .. ")")
     else
       local k = expr(g, ix)
-      g_emit(g, " " .. H("si") .. "(" .. o .. ", " .. k .. ", " .. expr(g, s.value) .. ")")
+      g_emit(g, " " .. HN.si .. "(" .. o .. ", " .. k .. ", " .. expr(g, s.value) .. ")")
     end
   else
     g_emit(g, " " .. assign_code(g, t, expr(g, s.value)))
@@ -1001,7 +1034,7 @@ local AUG_FN = { ["+"] = "iadd", ["-"] = "sub", ["*"] = "mul", ["/"] = "div" }
 S.AugAssign = function(g, s)
   local t = s.target
   local op = s.op
-  local fn = op == "+" and "_D.iadd" or H(AUG_FN[op] or ARITH_FN[op])
+  local fn = op == "+" and "_D.iadd" or HN[AUG_FN[op] or ARITH_FN[op]]
   if op == "/" then fn = "_D.div" end
   if t.tag == "Name" or (t.tag == "Scoped" and t.scope == "local") then
     local cur = g_read_name(g, t, t.name)
@@ -1009,7 +1042,7 @@ S.AugAssign = function(g, s)
     local v = expr(g, s.value)
     local fake = { tag = "Name" }
     local bothnum = g_num(g, t) and g_num(g, s.value) and not t._global
-    if bothnum then fn = H(ARITH_FN[op]) end
+    if bothnum then fn = HN[ARITH_FN[op]] end
     if not bothnum and (op == "+" or op == "-" or op == "*") and not is_num(s.value)
       and (not simple(v) or v:find("\n")) and simple(cur) then
       g_emit(g, " do local _Dt2 = " .. v .. " " .. l .. " = " .. arith(op, cur, "_Dt2", fake, fake, fn)
@@ -1023,14 +1056,14 @@ S.AugAssign = function(g, s)
   elseif t.tag == "Attr" then
     local o = expr(g, t.obj)
     local k = lstr(t.name)
-    g_emit(g, " do local _Do = " .. o .. " _D.sa(_Do, " .. k .. ", " .. fn .. "(" .. H("ga")
+    g_emit(g, " do local _Do = " .. o .. " _D.sa(_Do, " .. k .. ", " .. fn .. "(" .. HN.ga
       .. "(_Do, " .. k .. "), " .. expr(g, s.value) .. ")) end")
   elseif t.tag == "Index" then
     local o = expr(g, t.obj)
     if t.index.tag == "Slice" then error("codegen: augmented slice assignment") end
     local k = expr(g, t.index)
-    g_emit(g, " do local _Do, _Dk = " .. o .. ", " .. k .. " " .. H("si") .. "(_Do, _Dk, " .. fn
-      .. "(" .. H("gi") .. "(_Do, _Dk), " .. expr(g, s.value) .. ")) end")
+    g_emit(g, " do local _Do, _Dk = " .. o .. ", " .. k .. " " .. HN.si .. "(_Do, _Dk, " .. fn
+      .. "(" .. HN.gi .. "(_Do, _Dk), " .. expr(g, s.value) .. ")) end")
   end
 end
 
@@ -1046,11 +1079,11 @@ local function append_stmt(g, e)
   local o = expr(g, f.obj)
   local v = expr(g, e.args[1])
   if not simple(o) or o:find("\n") or v:find("\n") then
-    return pre .. H("m_append") .. "(" .. o .. ", " .. v .. ")"
+    return pre .. HN.m_append .. "(" .. o .. ", " .. v .. ")"
   end
-  local check = g_kind(g, f.obj, "list") and "" or (H("gm") .. "(" .. o .. ") == \"list\" and ")
-  return pre .. "if " .. check .. "not " .. H("ST") .. ".owned then local _Dn = "
-    .. o .. ".n + 1 " .. o .. "[_Dn] = " .. v .. " " .. o .. ".n = _Dn else " .. H("m_append") .. "(" .. o
+  local check = g_kind(g, f.obj, "list") and "" or (HN.gm .. "(" .. o .. ") == \"list\" and ")
+  return pre .. "if " .. check .. "not " .. HN.ST .. ".owned then local _Dn = "
+    .. o .. ".n + 1 " .. o .. "[_Dn] = " .. v .. " " .. o .. ".n = _Dn else " .. HN.m_append .. "(" .. o
     .. ", " .. v .. ") end"
 end
 
@@ -1274,7 +1307,7 @@ S.For = function(g, s)
     bind = assign_name(g, s.targets[1].name, v)
   end
   local sq, ix = "_Ds" .. id, "_Di" .. id
-  g_emit(g, " do local " .. sq .. " = " .. H("seq") .. "(" .. itc .. ") local " .. ix .. " = 0 while true do "
+  g_emit(g, " do local " .. sq .. " = " .. HN.seq .. "(" .. itc .. ") local " .. ix .. " = 0 while true do "
     .. ix .. " = " .. ix .. " + 1 if " .. ix .. " > " .. sq .. ".n then break end local " .. v
     .. " = " .. sq .. "[" .. ix .. "] " .. bind)
   loop_body(g, s.body)
@@ -1377,7 +1410,7 @@ S.ImportFrom = function(g, s)
   end
   g_emit(g, " do local _Dm = _D.import(" .. lstr(path) .. ")")
   for _, a in ipairs(s.names) do
-    g_emit(g, " " .. assign_name(g, a.asname or a.name, H("ga") .. "(_Dm, " .. lstr(a.name) .. ")"))
+    g_emit(g, " " .. assign_name(g, a.asname or a.name, HN.ga .. "(_Dm, " .. lstr(a.name) .. ")"))
   end
   g_emit(g, " end")
 end
@@ -1392,7 +1425,7 @@ local function func_text(g, f, defcodes, params)
   if f.tag == "PipeDef" then
     local first = params[1] and luaname(params[1].name) or "_Dkw"
     g_emit(g, " local _Dp = " .. first)
-    if not params[1] then g_emit(g, " if _Dp == " .. H("K") .. " then _Dp = nil end") end
+    if not params[1] then g_emit(g, " if _Dp == " .. HN.K .. " then _Dp = nil end") end
     local saved_pipe = g.pipe_cur
     g.pipe_cur = "_Dp"
     local aliases = {}
@@ -1426,7 +1459,7 @@ local function func_text(g, f, defcodes, params)
           if not fx:match("^[%a_][%w_%.]*$") then fx = "(" .. fx .. ")" end
           items[i] = fx .. "(_Dp)"
         end
-        code = H("L") .. "({n = " .. #items .. ", " .. concat(items, ", ") .. "})"
+        code = HN.L .. "({n = " .. #items .. ", " .. concat(items, ", ") .. "})"
       else
         local fx = expr(g, e)
         if not fx:match("^[%a_][%w_%.]*$") then fx = "(" .. fx .. ")" end
