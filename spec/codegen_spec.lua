@@ -146,8 +146,23 @@ describe("translate", function()
     assert.equal("301\n", out)
   end)
 
-  it("keyword calls to known defs become positional", function()
-    local lua = assert(translate("def f(a, b=1, c=2):\n    return a\nf(1, c=3)\n", "k.na"))
-    assert.truthy(lua:find("f(1, nil, 3)", 1, true))
+  it("keyword calls to known defs become positional, constant defaults filled in", function()
+    local lua = assert(translate("def f(a, b=1, c=2):\n    return a\nf(1, c=3)\nf(2)\nf(3, None)\n", "k.na"))
+    assert.truthy(lua:find("f(1, 1, 3)", 1, true))
+    assert.truthy(lua:find("f(2, 1, 2)", 1, true))
+    assert.truthy(lua:find("f(3, nil, 2)", 1, true))
+  end)
+
+  it("a def with a default other than None counts its arguments only where it must", function()
+    -- called only by name: fixed parameters, no vararg on the static path
+    local lua = assert(translate("def f(a, b=1):\n    return b\nf(1)\n", "k.na"))
+    assert.truthy(lua:find("f =  function(a, b)", 1, true))
+    -- passed around as a value: the function counts its arguments itself
+    lua = assert(translate("def f(a, b=1):\n    return b\ng = f\n", "k.na"))
+    assert.truthy(lua:find("f =  function(a, ...)", 1, true))
+    -- only None defaults: nothing changes
+    lua = assert(translate("def f(a, b=None):\n    return b\ng = f\n", "k.na"))
+    assert.truthy(lua:find("f =  function(a, b)", 1, true))
+    assert.falsy(lua:find("_DN", 1, true))
   end)
 end)

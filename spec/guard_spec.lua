@@ -262,6 +262,18 @@ describe("Dana builtins that reach outside", function()
     assert.equal("PermissionError", err.kind)
   end)
 
+  it("a host function gets keywords without the None-keyword bookkeeping", function()
+    local sb = sandbox { policy = { roles = { agent = { allow = { "call:keys" } } } } }
+    sb:register("keys", function(_, kw)
+      local t = {}
+      for k in pairs(kw) do t[#t + 1] = tostring(k) end
+      table.sort(t)
+      return table.concat(t, ",")
+    end)
+    local a = sb:agent {}
+    assert.equal("0,1,b", a:run('v = None\nuse("keys")(7, a=v, b=1)\n', "u.na"))
+  end)
+
   it("escalate(role, reason) asks the host", function()
     local sb = sandbox { approve = function(r) return r.reason == "maintenance" and { ops = 1 } end }
     local a = sb:agent {}

@@ -10,6 +10,8 @@
 --   * a `Name` (or `local:` `Scoped`) read that no local can satisfy gets `_global = true`:
 --     codegen reads it from the Dana env (builtins, the private/public/system
 --     fallback, else NameError), e.g. `print(later)` before `later = 1`.
+--   * the Module gets `_unknown = { {name=, scope=}, ... }`: the reads behind the warnings
+--     below with their scope, from which codegen takes NameError suggestions.
 -- Returns a list of warnings `{ {name=, line=, col=}, ... }` for names that are
 -- neither locals nor known builtins (they raise NameError when reached).
 -- @module dana.analyze
@@ -132,6 +134,8 @@ local function read_name(st, sc, node, name)
       if s.assigned[name] or deferred then return s end
       if s.kind == "func" and has_outer(s, name) then
         s.init[name] = true
+        -- the copy-in reads the outer local as a value
+        A.declaring(s.parent, name).escapes[name] = true
         return s
       end
       node._global = true
@@ -143,6 +147,7 @@ local function read_name(st, sc, node, name)
   node._global = true
   if not KNOWN[name] then
     st.warnings[#st.warnings + 1] = { name = name, line = node.line, col = node.col }
+    st.unknown[#st.unknown + 1] = { name = name, scope = sc }
   end
 end
 
@@ -616,6 +621,8 @@ local function registers_method(node)
   return false
 end
 
+A.registers_method = registers_method
+
 local function finish_all(scopes)
   -- candidates
   local fnscopes = {}
@@ -717,10 +724,11 @@ end
 function A.analyze(module, known)
   KNOWN = known or {}
   ALL = {}
-  local st = { warnings = {} }
+  local st = { warnings = {}, unknown = {} }
   local ms = newscope("module", nil)
   collect_body(module.body, ms)
   module._scope = ms
+  module._unknown = st.unknown
   walk_body(st, ms, module.body)
   finish_all(ALL)
   finish_kinds(ALL)

@@ -98,8 +98,9 @@ local HOT = { "K", "mt", "truth", "add", "sub", "mul", "eq", "gi", "si", "cm", "
   "str", "seq", "m_append", "m_get", "gm", "ST" }
 local HOTSET = {}
 for _, h in ipairs(HOT) do HOTSET[h] = "_D" .. (h == "truth" and "T" or h) end
+HOTSET.N = "_DN" -- the explicit-None marker: a line-1 local only in programs that use it
 local function H(name) return HOTSET[name] or ("_D." .. name) end
--- HN.name == H("name"), memoised (the helper names are a small fixed set)
+-- HN.name == HN.name, memoised (the helper names are a small fixed set)
 local HN = setmetatable({}, { __index = function(t, name)
   local v = H(name)
   t[name] = v
@@ -295,6 +296,13 @@ local function never_falsy(e)
   return t == "String" or t == "Int" or t == "Float" or t == "FString" or t == "List"
     or t == "Dict" or t == "Tuple" or t == "Set" or t == "ListComp" or t == "SetComp"
     or t == "DictComp" or t == "Lambda" or t == "BinOp" or (t == "Bool" and e.value)
+end
+
+--- Never nil (None) in Lua: keyword values and arguments that need no None marking.
+local function nonnil(g, e)
+  local t = e.tag
+  if t == "Bool" or t == "Compare" or (t == "UnOp" and e.op == "not") then return true end
+  return never_falsy(e) or g_num(g, e)
 end
 
 local sbyte, smatch = string.byte, string.match
@@ -558,9 +566,16 @@ local function callargs(g, e)
   local parts = {}
   if #pos > 0 then parts[1] = "[0] = " .. #pos end
   for _, p in ipairs(pos) do parts[#parts + 1] = p end
+  local given = 0
   for _, k in ipairs(e.kwargs) do
     local pk = g_pre(g, k)
     parts[#parts + 1] = pk .. key(k.name) .. expr(g, k.value)
+    if not nonnil(g, k.value) then
+      -- a keyword whose value may be None: `{k = nil}` stores nothing, so the names of
+      -- such keywords go at -1, -2, ... (what `_D.kwn` looks at)
+      given = given + 1
+      parts[#parts + 1] = "[" .. -given .. "] = " .. lstr(k.name)
+    end
   end
   return HN.K .. ", {" .. concat(parts, ", ") .. "}"
 end
@@ -604,32 +619,117 @@ E.Call = function(g, e)
   if not (fs:match("^[%a_][%w_%.]*$") or fs:match("%)$") or fs:match("%]$")) or f.tag == "Lambda" then
     fs = "(" .. fs .. ")"
   end
-  if #e.kwargs > 0 and f.tag == "Name" and not f._global then
+  if f.tag == "Name" and not f._global then
     local mapped = g:static_args(e, f.name)
     if mapped then return pre .. fs .. "(" .. mapped .. ")" end
   end
   return pre .. fs .. "(" .. callargs(g, e) .. ")"
 end
 
---- Keyword call to a def or struct known at compile time (assigned once, undecorated):
--- keywords become positions, when that keeps Python's evaluation order.
+-- ---------------------------------------------------------------------------
+-- Explicit None and missing arguments. Both are Lua nil, which is right for a parameter
+-- without a default or with the default None. A parameter with any other default ("ND")
+-- must tell them apart (Python: `f(1, None)` passes None, `f(1)` the default):
+--   * "vararg" functions (the public convention, for every dynamic caller) take the
+--     parameters from the first ND one on through `...`, and a nil that was passed
+--     (counted with `select("#", ...)`, only when some ND parameter is nil) is None;
+--   * "fixed" functions (defs that only static call sites use: see G:fixed) keep fixed
+--     parameters: nil is missing and the marker `_DN` is an explicit None; static call
+--     sites encode what they pass into an ND slot. At module level the def also
+--     registers a vararg wrapper (`_D.generic`), which is what later runs see. When every
+--     ND default is a constant ("const"), static call sites pass the default themselves
+--     and None as nil, and the function has no default code on that path at all.
+-- In both, a keyword table gives None for a parameter when its position is passed or
+-- its name is listed at a negative index (`_D.kwn`), and the prologue turns `_DN` into
+-- nil before the body runs: the marker never reaches a Dana value.
+
+local function nd_param(p)
+  return p.default ~= nil and p.default.tag ~= "None"
+end
+
+local function has_nd(params)
+  for _, p in ipairs(params) do
+    if nd_param(p) then return true end
+  end
+  return false
+end
+
+local function all_params(node)
+  local params = {}
+  if node.receiver then params[1] = node.receiver end
+  for _, p in ipairs(node.params) do params[#params + 1] = p end
+  return params
+end
+
+--- A constant default's Lua text (no line prefix), or nil.
+local function const_default(e)
+  local t = e.tag
+  if t == "Int" or t == "Float" or (t == "UnOp" and is_num(e)) then return numlit(numval(e)) end
+  if t == "String" then return lstr(e.value) end
+  if t == "Bool" then return e.value and "true" or "false" end
+  return nil
+end
+
+--- Is def `node`, declared in analysis scope `sc`, a "fixed" function? Returns false,
+-- "fixed", or "const" when every ND default is a constant: static call sites then pass
+-- the final values (the default itself for a missing argument, nil for None) and the
+-- function has no default code on that path at all.
+function G:fixed(node, sc)
+  local memo = self.fixedmemo
+  local r = memo[node]
+  if r == nil then
+    local name = node.name
+    r = false
+    if (node.tag == "FuncDef" or node.tag == "PipeDef") and sc.static[name] == node
+      and not sc.escapes[name] and not analyze.registers_method(node) then
+      local params = all_params(node)
+      if has_nd(params) then
+        r = "const"
+        for _, p in ipairs(params) do
+          if nd_param(p) and not const_default(p.default) then r = "fixed" end
+        end
+      end
+    end
+    memo[node] = r
+  end
+  return r
+end
+
+--- An argument for ND slot of a fixed function: None becomes `_DN`.
+local function nd_arg(g, a, code)
+  if nonnil(g, a) then return code end
+  local pre, body = code:match("^(\n*)(.*)$")
+  if a.tag == "None" then return pre .. HN.N end
+  if a.tag == "Name" and not a._global and simple(body) then
+    return pre .. "(" .. body .. " == nil and " .. HN.N .. " or " .. body .. ")"
+  end
+  return pre .. "_D.nn(" .. body .. ")"
+end
+
+--- Call to a def or struct known at compile time (assigned once, undecorated): keywords
+-- become positions, when that keeps Python's evaluation order, and arguments of a fixed
+-- function are encoded. Returns the argument text, or nil for the generic call.
 function G:static_args(e, name)
   local s = self.scope
   while s and not s.sc.locals[name] do s = s.parent end
   if not s then return nil end
   local node = s.sc.static[name]
   if not node then return nil end
-  local pnames = {}
+  local pnames, params, fixed = {}, nil, false
   if node.tag == "StructDef" then
     for i, f in ipairs(node.fields) do pnames[i] = f.name end
   else
-    if node.receiver then pnames[1] = node.receiver.name end
-    for _, p in ipairs(node.params) do pnames[#pnames + 1] = p.name end
+    params = all_params(node)
+    for i, p in ipairs(params) do pnames[i] = p.name end
+    fixed = self:fixed(node, s.sc)
   end
+  if #e.kwargs == 0 and not fixed then return nil end
+  -- a skipped position reads as a passed None in the vararg convention (structs too)
+  local gaps_ok = fixed or (params ~= nil and not has_nd(params))
   local index = {}
   for i, n in ipairs(pnames) do index[n] = i end
   local last = #e.args
-  if last > #pnames then return nil end
+  if last > #pnames and #e.kwargs > 0 then return nil end
   local slots = {}
   for _, k in ipairs(e.kwargs) do
     local i = index[k.name]
@@ -637,11 +737,34 @@ function G:static_args(e, name)
     slots[i] = k
     last = i
   end
+  if not gaps_ok then
+    for i = #e.args + 1, last do
+      if not slots[i] then return nil end
+    end
+  end
+  local encode = fixed == "fixed"
+  if fixed == "const" then -- fill up to the last ND parameter with the defaults
+    for i = last + 1, #params do
+      if nd_param(params[i]) then last = i end
+    end
+  end
   local parts = {}
-  for i, a in ipairs(e.args) do parts[i] = expr(self, a) end
+  for i, a in ipairs(e.args) do
+    local code = expr(self, a)
+    if encode and params[i] and nd_param(params[i]) then code = nd_arg(self, a, code) end
+    parts[i] = code
+  end
   for i = #e.args + 1, last do
     local k = slots[i]
-    if k then parts[i] = g_pre(self, k) .. expr(self, k.value) else parts[i] = "nil" end
+    if k then
+      local code = g_pre(self, k) .. expr(self, k.value)
+      if encode and nd_param(params[i]) then code = nd_arg(self, k.value, code) end
+      parts[i] = code
+    elseif fixed == "const" and nd_param(params[i]) then
+      parts[i] = const_default(params[i].default)
+    else
+      parts[i] = "nil"
+    end
   end
   return concat(parts, ", ")
 end
@@ -678,28 +801,89 @@ E.Slice = function(g, e)
   return g_pre(g, e) .. "_D.badslice()"
 end
 
+--- The argument stage of a vararg function: "function(a, ...) local b, c = ..." and the
+-- positional None check (to put after a keyword branch, or alone after `if a ~= K`).
+-- names: Lua names of the params; nd: set of ND indices; first: the first ND index.
+local function vararg_head(names, nd, first)
+  local fixedn = {}
+  for i = 1, first - 1 do fixedn[i] = names[i] end
+  fixedn[#fixedn + 1] = "..."
+  local rest = {}
+  for i = first, #names do rest[#rest + 1] = names[i] end
+  if #names == 1 then rest[2] = "_Dkw" end
+  local conds, sets = {}, {}
+  for i = first, #names do
+    if nd[i] then
+      local n = names[i]
+      conds[#conds + 1] = n .. " == nil"
+      sets[#sets + 1] = " if " .. n .. " == nil and _Dn >= " .. (i - first + 1) .. " then " .. n
+        .. " = " .. HN.N .. " end"
+    end
+  end
+  return "function(" .. concat(fixedn, ", ") .. ") local " .. concat(rest, ", ") .. " = ...",
+    concat(conds, " or ") .. " then local _Dn = _D.nargs(\"#\", ...)" .. concat(sets)
+end
+
+local function nd_set(params)
+  local nd, first = {}, nil
+  for i, p in ipairs(params) do
+    if nd_param(p) then
+      nd[i] = true
+      first = first or i
+    end
+  end
+  return nd, first
+end
+
 --- Function header text: params, keyword prologue, defaults, locals.
--- defaults: list of {lua param name, default code}
-local function func_header(g, params, sc, defcodes)
+-- defaults: list of {lua param name, default code}; mode: nil (no ND parameter),
+-- "fixed" or "vararg" (see the note on explicit None above).
+local function func_header(g, params, sc, defcodes, mode)
   local names = {}
   for i = 1, #params do names[i] = LUANAME[params[i].name] end
-  local plist = concat(names, ", ")
-  if #params == 1 then plist = plist .. ", _Dkw" end
-  local t = { "function(" .. plist .. ")" }
+  local nd, first = {}, nil
+  if mode then nd, first = nd_set(params) end
+  local t, poscheck
+  if mode == "vararg" then
+    local head
+    head, poscheck = vararg_head(names, nd, first)
+    t = { head }
+  else
+    local plist = concat(names, ", ")
+    if #params == 1 then plist = plist .. ", _Dkw" end
+    t = { "function(" .. plist .. ")" }
+  end
   if #params >= 1 then
     local kwvar = #params == 1 and "_Dkw" or names[2]
     local b = { " if " .. names[1] .. " == " .. HN.K .. " then local _Dw = " .. kwvar }
     for i, p in ipairs(params) do
       local k = is_lua_ident(p.name) and ("_Dw." .. p.name) or ("_Dw[" .. lstr(p.name) .. "]")
       b[#b + 1] = " " .. names[i] .. " = " .. k .. " if " .. names[i] .. " == nil then "
-        .. names[i] .. " = _Dw[" .. i .. "] end"
+        .. names[i] .. " = _Dw[" .. i .. "]"
+      if nd[i] and mode == "const" then
+        b[#b + 1] = " if " .. names[i] .. " == nil and not _D.kwn(_Dw, " .. i .. ", " .. lstr(p.name)
+          .. ") then " .. names[i] .. " = " .. const_default(p.default) .. " end"
+      elseif nd[i] then
+        b[#b + 1] = " if " .. names[i] .. " == nil and _D.kwn(_Dw, " .. i .. ", " .. lstr(p.name)
+          .. ") then " .. names[i] .. " = " .. HN.N .. " end"
+      end
+      b[#b + 1] = " end"
     end
+    if poscheck then b[#b + 1] = " elseif " .. poscheck end
     b[#b + 1] = " end"
     t[#t + 1] = concat(b)
   end
   for i = 1, #params do
-    if defcodes[i] then
-      t[#t + 1] = " if " .. names[i] .. " == nil then " .. names[i] .. " = " .. defcodes[i] .. " end"
+    if nd[i] and mode == "const" then
+      local pre = defcodes[i]:match("^\n*") -- keeps the lines the default's text took
+      if pre ~= "" then t[#t + 1] = pre end
+    elseif defcodes[i] then
+      if nd[i] then
+        t[#t + 1] = " if " .. names[i] .. " == nil then " .. names[i] .. " = " .. defcodes[i]
+          .. " elseif " .. names[i] .. " == " .. HN.N .. " then " .. names[i] .. " = nil end"
+      else
+        t[#t + 1] = " if " .. names[i] .. " == nil then " .. names[i] .. " = " .. defcodes[i] .. " end"
+      end
     end
   end
   -- locals
@@ -721,6 +905,29 @@ local function func_header(g, params, sc, defcodes)
     t[#t + 1] = " local " .. concat(ln, ", ")
   end
   return concat(t)
+end
+
+--- The vararg entry of fixed function `fname` (what dynamic callers and later runs get).
+-- (mode "const": it applies the constant defaults itself)
+local function fixed_wrapper(params, fname, mode)
+  local names = {}
+  for i, p in ipairs(params) do names[i] = luaname(p.name) end
+  local nd, first = nd_set(params)
+  local head, poscheck = vararg_head(names, nd, first)
+  if mode == "const" then
+    local conds, sets = {}, {}
+    for i = first, #names do
+      if nd[i] then
+        conds[#conds + 1] = names[i] .. " == nil"
+        sets[#sets + 1] = " if " .. names[i] .. " == nil and _Dn < " .. (i - first + 1) .. " then "
+          .. names[i] .. " = " .. const_default(params[i].default) .. " end"
+      end
+    end
+    poscheck = concat(conds, " or ") .. " then local _Dn = _D.nargs(\"#\", ...)" .. concat(sets)
+  end
+  if #names == 1 then names[2] = "_Dkw" end
+  return head .. " if " .. names[1] .. " ~= " .. HN.K .. " and (" .. poscheck:gsub(" then ", ") then ", 1)
+    .. " end return " .. fname .. "(" .. concat(names, ", ") .. ") end"
 end
 
 local CONST = { Int = true, Float = true, String = true, Bool = true, None = true }
@@ -755,7 +962,7 @@ E.Lambda = function(g, e)
   g:push_scope(e._scope)
   local saved = g.fn
   g.fn = { closure = 0, tries = {} }
-  local head = func_header(g, params, e._scope, defcodes)
+  local head = func_header(g, params, e._scope, defcodes, has_nd(params) and "vararg" or nil)
   local body = expr(g, e.body)
   g.fn = saved
   g:pop_scope()
@@ -1416,12 +1623,12 @@ S.ImportFrom = function(g, s)
 end
 
 --- Emits `function(...) body end` for a FuncDef or PipeDef (node has _scope).
-local function func_text(g, f, defcodes, params)
+local function func_text(g, f, defcodes, params, mode)
   g:push_scope(f._scope)
   local saved_fn, saved_loops, saved_handlers = g.fn, g.loops, g.handlers
   g.fn = { closure = 0, tries = {} }
   g.loops, g.handlers = {}, {}
-  g_emit(g, " " .. func_header(g, params, f._scope, defcodes))
+  g_emit(g, " " .. func_header(g, params, f._scope, defcodes, mode))
   if f.tag == "PipeDef" then
     local first = params[1] and luaname(params[1].name) or "_Dkw"
     g_emit(g, " local _Dp = " .. first)
@@ -1503,6 +1710,12 @@ local function funcdef(g, s, method_of)
   local defcodes, dprefix = defaults(g, params)
   if dprefix then g_emit(g, " do " .. dprefix) end
   local lhs
+  local mode = has_nd(params) and "vararg" or nil
+  local wrapper = false
+  if mode and not method_of and g.scope and g:fixed(s, g.scope.sc) then
+    mode = g:fixed(s, g.scope.sc)
+    wrapper = g.scope.sc.kind == "module"
+  end
   if method_of then
     g_emit(g, " _D.method(" .. lstr(method_of) .. ", " .. lstr(s.name) .. ", ")
   else
@@ -1519,7 +1732,8 @@ local function funcdef(g, s, method_of)
       g.buf = {}
       g.nonum = true
       g_emit(g, " _D.generic(" .. lstr(s.name) .. ",")
-      func_text(g, s, defcodes, params)
+      func_text(g, s, defcodes, params, mode and "vararg")
+      wrapper = false
       g_emit(g, ")")
       g.nonum = false
       local text = concat(g.buf):gsub("\n", " ")
@@ -1529,9 +1743,12 @@ local function funcdef(g, s, method_of)
     g_emit(g, " " .. lhs .. " = ")
   end
   for _, d in ipairs(decos) do g_emit(g, d .. "(") end
-  func_text(g, s, defcodes, params)
+  func_text(g, s, defcodes, params, mode)
   for _ = 1, #decos do g_emit(g, ")") end
   if method_of then g_emit(g, ")") end
+  if wrapper then
+    g_emit(g, " _D.generic(" .. lstr(s.name) .. ", " .. fixed_wrapper(params, lhs, mode) .. ")")
+  end
   -- method registrations: receivers and first parameters typed with a non-builtin type
   local regs = {}
   if method_of then regs = {}
@@ -1593,10 +1810,72 @@ end
 -- ---------------------------------------------------------------------------
 -- Module
 
+-- ---------------------------------------------------------------------------
+-- NameError suggestions from the program's own names. For every name that analysis
+-- could not resolve (nothing is emitted when every name resolves), line 1 gets
+-- `_D.cands({name = {"close", ...}})`: the names visible where it is read (locals of that
+-- scope and of the enclosing ones, the module's included) that are close to it, by the
+-- rule dana.runtime_builtins' `closest` applies to the builtins.
+
+local function distance(a, b, lim)
+  local la, lb = #a, #b
+  if math.abs(la - lb) > lim then return lim + 1 end
+  local prev = {}
+  for j = 0, lb do prev[j] = j end
+  for i = 1, la do
+    local cur = { [0] = i }
+    local ca = sbyte(a, i)
+    for j = 1, lb do
+      local x = prev[j] + 1
+      if cur[j - 1] + 1 < x then x = cur[j - 1] + 1 end
+      local y = prev[j - 1] + ((ca == sbyte(b, j)) and 0 or 1)
+      if y < x then x = y end
+      cur[j] = x
+    end
+    prev = cur
+  end
+  return prev[lb]
+end
+
+local function candidates(unknown)
+  local byname, order = {}, {}
+  for _, u in ipairs(unknown) do
+    local name = u.name
+    local t = byname[name]
+    if not t then
+      t = { seen = {}, list = {} }
+      byname[name] = t
+      order[#order + 1] = name
+    end
+    local lim = #name <= 3 and 1 or 2
+    local s = u.scope
+    while s do
+      for _, n in ipairs(s.order) do
+        if not t.seen[n] then
+          t.seen[n] = true
+          if n ~= name and distance(name, n, lim) <= lim then t.list[#t.list + 1] = n end
+        end
+      end
+      s = s.parent
+    end
+  end
+  local parts = {}
+  for _, name in ipairs(order) do
+    local list = byname[name].list
+    if #list > 0 then
+      table.sort(list)
+      for i, n in ipairs(list) do list[i] = lstr(n) end
+      parts[#parts + 1] = key(name) .. "{" .. concat(list, ", ") .. "}"
+    end
+  end
+  if #parts == 0 then return nil end
+  return " _D.cands({" .. concat(parts, ", ") .. "})"
+end
+
 --- Generates Lua for an analysed Module. Returns the Lua source.
 function C.generate(module)
   local g = setmetatable({ buf = {}, cur = 1, ids = 0, scope = nil, loops = {}, handlers = {},
-    nummemo = {}, kindmemo = {} }, G)
+    nummemo = {}, kindmemo = {}, fixedmemo = {} }, G)
   local ms = module._scope
   local spill = #ms.order > SPILL and "_Dg" or nil
   g.fn = { closure = 0, tries = {}, module = true }
@@ -1643,7 +1922,17 @@ function C.generate(module)
     g_emit(g, " _D.keep({" .. concat(qn, ", ") .. "}, {" .. concat(ln, ", ") .. "})")
   end
   g_emit(g, " return _Dr\n")
-  return concat(g.buf)
+  local lua = concat(g.buf)
+  local cands = module._unknown and #module._unknown > 0 and candidates(module._unknown)
+  if cands then -- after _D.begin(), which clears the previous run's
+    local p = lua:find(" _D.begin()", 1, true) + #" _D.begin()"
+    lua = lua:sub(1, p - 1) .. cands .. lua:sub(p)
+  end
+  if lua:find("_DN", 1, true) then
+    local p = lua:find(" _D.begin()", 1, true)
+    lua = lua:sub(1, p - 1) .. " local _DN = _D.N" .. lua:sub(p)
+  end
+  return lua
 end
 
 return C

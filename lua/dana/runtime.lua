@@ -37,6 +37,23 @@ R.KeysMT, R.ValuesMT, R.ItemsMT, R.NoneMT, R.FnRefMT, R.BoundMT = KeysMT, Values
 --- The keyword-call marker: `f(K, kw)` passes keywords (and positionals at kw[1..kw[0]]).
 local K = function() end
 R.K = K
+--- The explicit-None marker: what a static call passes for None into a parameter whose
+-- default is not None (codegen's "fixed" functions); their prologue turns it into nil.
+local N = function() end
+R.N = N
+
+--- Was keyword table w given parameter `name` (position i) explicitly, as None?
+-- Positions count up to w[0]; keywords whose value may be None are listed at -1, -2, ...
+function R.kwn(w, i, name)
+  if i <= (w[0] or 0) then return true end
+  local j = -1
+  while true do
+    local n = w[j]
+    if n == nil then return false end
+    if n == name then return true end
+    j = j - 1
+  end
+end
 
 -- ---------------------------------------------------------------------------
 -- Errors

@@ -1020,6 +1020,13 @@ function B.use(...)
     local pos, kw = posargs(...)
     local call_args = {}
     for i = 1, pos.n do call_args[i] = pos[i] end
+    if kw and kw[-1] ~= nil then -- the host gets no None-keyword names (R.kwn's list)
+      local c = {}
+      for k, v in pairs(kw) do
+        if not (math.type(k) == "integer" and k < 0) then c[k] = v end
+      end
+      kw = c
+    end
     if kw then call_args[pos.n + 1] = kw end
     return DANA.call(name, table.unpack(call_args, 1, pos.n + (kw and 1 or 0)))
   end

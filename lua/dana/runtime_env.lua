@@ -10,7 +10,7 @@ local B = require("dana.runtime_builtins")
 local setmetatable, type = setmetatable, type
 
 local D = {
-  K = R.K, mt = math.type, truth = R.truth, tv = R.tv, ap = R.ap, ae = R.ae,
+  K = R.K, N = R.N, kwn = R.kwn, nargs = select, mt = math.type, truth = R.truth, tv = R.tv, ap = R.ap, ae = R.ae,
   eq = R.eq, lt = R.lt, b2i = R.b2i, is = R.is, contains = R.contains,
   add = R.add, iadd = R.iadd, sub = R.sub, mul = R.mul, div = R.div, floordiv = R.floordiv,
   mod = R.mod, pow = R.pow, neg = R.neg, pos = R.pos,
@@ -31,6 +31,13 @@ local D = {
 }
 
 for k, f in pairs(M.FAST) do D[k] = f end
+
+local N = R.N
+--- An argument that may be None, passed into a "fixed" function's ND slot.
+function D.nn(v)
+  if v == nil then return N end
+  return v
+end
 
 local tunpack = table.unpack
 --- Keyword-call binding: `a, b = _D.kw(kwtable, "a", "b")` (keyword beats position).
@@ -56,10 +63,13 @@ local env = {}
 local LOCALS = {}
 local GENERIC = {} -- generic versions of defs specialised for this run's callers
 function D.generic(name, f) GENERIC[name] = f end
+local CANDS -- this run's NameError suggestions: unknown name -> close program names
 function D.begin()
   GENERIC = {}
+  CANDS = nil
   B.begin()
 end
+function D.cands(t) CANDS = t end
 function D.keep(names, vals)
   for i = 1, #names do
     local n = names[i]
@@ -97,9 +107,28 @@ for k in pairs(builtins) do
 end
 table.sort(names)
 
+--- NameError for `name`, suggesting the closest of: the builtins, the program's own names
+-- that codegen found close to it (D.cands), and the top-level names of earlier runs
+-- (the REPL's earlier entries). Only Dana names: built on the error path only.
+local function nameerror(name)
+  local extra = CANDS and CANDS[name]
+  if not extra and next(LOCALS) == nil then return B.nameerror(name, names) end
+  local c, seen = {}, {}
+  local function put(n)
+    if not seen[n] and n ~= name then
+      seen[n] = true
+      c[#c + 1] = n
+    end
+  end
+  for i = 1, #names do put(names[i]) end
+  if extra then for i = 1, #extra do put(extra[i]) end end
+  for n in pairs(LOCALS) do put(n) end
+  return B.nameerror(name, c)
+end
+
 --- Undefined variable read to raise NameError with close names (codegen emits
 -- `_D.undef("x")` for names it knows cannot be read, e.g. `_D`-prefixed ones).
-D.undef = function(name) return B.nameerror(name, names) end
+D.undef = nameerror
 
 env._D = D
 
@@ -115,7 +144,7 @@ setmetatable(env, {
     end
     local ok, v = B.scope_fallback(name)
     if ok then return v end
-    return B.nameerror(name, names)
+    return nameerror(name)
   end,
   __newindex = function(_, name)
     R.raise("NameError", "cannot assign global '" .. tostring(name) .. "'")

@@ -652,18 +652,24 @@ end
 
 --- Calls a user function as a method: f(o, ...). A keyword call (o, K, kw) becomes
 -- f(K, kw') with o as the first positional argument.
-local function ucall(f, o, a, ...)
+local function ucall(f, o, ...)
+  local a = ...
   if a == K then
-    local kw = ...
+    local kw = select(2, ...)
     local n = kw[0] or 0
     local w = { [0] = n + 1, o }
     for i = 1, n do w[i + 1] = kw[i] end
     for k, v in pairs(kw) do
       if type(k) == "string" then w[k] = v end
     end
+    local j = -1 -- names of keywords given as None (R.kwn)
+    while kw[j] ~= nil do
+      w[j] = kw[j]
+      j = j - 1
+    end
     return f(K, w)
   end
-  return f(o, a, ...)
+  return f(o, ...) -- exactly the arguments given: a passed None is not a missing one
 end
 M.ucall = ucall
 
@@ -816,26 +822,30 @@ function M.struct(name, fields, types, defaults)
   for _, f in ipairs(fields) do fieldset[f] = true end
   local st = { name = name, fields = fields, types = types, defaults = defaults, fieldset = fieldset }
   R.STRUCTS[name] = st
-  local ctor = function(a, ...)
+  -- Explicit None is not a missing field (Python dataclasses): a nil given by position,
+  -- or by a keyword listed in the keyword table (R.kwn), is None.
+  local ctor = function(...)
+    local a = ...
     local inst = { name }
-    local kw
-    local pos
+    local kw, pos, npos
     if a == K then
-      kw = ...
+      kw = select(2, ...)
       pos = kw
+      npos = kw[0] or 0
       for k in pairs(kw) do
         if type(k) == "string" and not fieldset[k] then
           tyerr("%s() got an unexpected keyword argument '%s'", name, k)
         end
       end
     else
-      pos = { a, ... }
-      kw = {}
+      pos = { ... }
+      npos = select("#", ...)
+      kw = pos -- no string keys
     end
     for i, f in ipairs(fields) do
       local v = kw[f]
       if v == nil then v = pos[i] end
-      if v == nil then
+      if v == nil and i > npos and not (a == K and R.kwn(kw, i, f)) then
         local d = defaults[f]
         if d then v = d()
         else tyerr("%s() missing required argument: '%s'", name, f) end

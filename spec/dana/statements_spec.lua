@@ -326,3 +326,110 @@ describe("§1.2 return / pass", function()
       ]], out = "ok\n" },
   }
 end)
+
+describe("§1.7 arguments: an explicit None is not a missing argument (Python)", function()
+  H.cases {
+    { name = "positional None, keyword None and a missing argument", src = [[
+        def f(x, limit=10):
+            return limit
+        print(f(1, None), f(1, limit=None), f(1), f(1, 5), f(1, limit=6))
+      ]], out = "None None 10 5 6\n" },
+    { name = "a variable holding None, passed by position and by keyword", src = [[
+        def f(x, limit=10):
+            return limit
+        v = None
+        print(f(1, v), f(1, limit=v), f(x=1, limit=v))
+      ]], out = "None None None\n" },
+    { name = "the only parameter", src = [[
+        def one(x=5):
+            return x
+        print(one(), one(None), one(x=None), one(1))
+      ]], out = "5 None None 1\n" },
+    { name = "several defaults, keywords skipping positions", src = [[
+        def k(a=1, b=2, c=3):
+            return [a, b, c]
+        print(k(c=None), k(None, c=4), k(b=None), k())
+      ]], out = "[1, 2, None] [None, 2, 4] [1, None, 3] [1, 2, 3]\n" },
+    { name = "defaults that are expressions", src = [[
+        base = 4
+        def g(a, b=base * 2, c=len("abc"), d=[0]):
+            return [b, c, d]
+        print(g(1), g(1, None), g(1, c=None), g(1, d=None))
+      ]], out = "[8, 3, [0]] [None, 3, [0]] [8, None, [0]] [8, 3, None]\n" },
+    { name = "a default spread over lines keeps the lines", src = [[
+        def g(a, b=[1,
+                   2], c="x"):
+            return [a, b, c]
+        print(g(1, None), g(1, c=None))
+        x = {}["k"]
+      ]], out = "[1, None, 'x'] [1, [1, 2], None]\n", err = { kind = "KeyError", line = 5 } },
+    { name = "a lambda with a default", src = [[
+        add = lambda a, b: int = 0 :: [a, b]
+        print(add(1), add(1, None), add(1, b=None), add(1, 2))
+      ]], out = "[1, 0] [1, None] [1, None] [1, 2]\n" },
+    { name = "a struct method", src = [[
+        struct Dog:
+            name: str
+            def bark(self, times: int = 1, mark: str = "!"):
+                return [self.name, times, mark]
+        d = Dog(name="Rex")
+        print(d.bark(), d.bark(None), d.bark(times=None), d.bark(2, mark=None))
+      ]], out = "['Rex', 1, '!'] ['Rex', None, '!'] ['Rex', None, '!'] ['Rex', 2, None]\n" },
+    { name = "a receiver method, called as a method and as a function", src = [[
+        struct Dog:
+            name: str
+        def (p: Dog) wag(n=3):
+            return n
+        d = Dog(name="Rex")
+        print(d.wag(), d.wag(None), d.wag(n=None), wag(d), wag(d, None))
+      ]], out = "3 None None 3 None\n" },
+    { name = "a function called through a variable and passed as an argument", src = [[
+        def f(x, limit=10):
+            return limit
+        g = f
+        def call_it(fn, v):
+            return fn(1, v)
+        print(g(1, None), g(1), g(1, limit=None), call_it(f, None), call_it(f, 2))
+      ]], out = "None 10 None None 2\n" },
+    { name = "nested defs and recursion", src = [[
+        def outer(a, k=3):
+            def inner(b, m="m"):
+                return m
+            return [inner(1), inner(1, None), inner(1, m=None), k]
+        def rec(n, acc=0):
+            if n == 0:
+                return acc
+            return rec(n - 1, acc + n)
+        print(outer(1), outer(1, None), rec(4), rec(0, None))
+      ]], out = "['m', None, None, 3] ['m', None, None, None] 10 None\n" },
+    { name = "a None default is unchanged", src = [[
+        def f(x, y=None):
+            return y
+        print(f(1), f(1, None), f(1, 2), f(1, y=None))
+      ]], out = "None None 2 None\n" },
+    { name = "later runs call the def the same way", src = [[
+        def f(x, limit=10):
+            return limit
+      ]], check = function(_, _, agent)
+        local v, err = agent:run("[f(1, None), f(1), f(1, limit=None)]\n", "second.na")
+        assert.is_nil(err)
+        assert.same({ nil, 10, nil, n = nil }, { v[1], v[2], v[3] })
+        assert.equal(10, v[2])
+      end },
+    { name = "a struct field given None explicitly (dataclasses)", src = [[
+        struct Point:
+            x: int
+            y: int = 5
+        print(Point(x=1, y=None), Point(x=1), Point(x=None), Point(y=None, x=2))
+        v = None
+        print(Point(x=1, y=v))
+      ]], out = "Point(x=1, y=None) Point(x=1, y=5) Point(x=None, y=5) Point(x=2, y=None)\n"
+        .. "Point(x=1, y=None)\n" },
+    { name = "a missing required struct field still raises", src = [[
+        struct Point:
+            x: int
+            y: int = 5
+        p = Point(y=1)
+      ]], err = { kind = "TypeError", msg = "missing required argument: 'x'", line = 4 } },
+  }
+end)

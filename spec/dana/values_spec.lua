@@ -246,6 +246,60 @@ describe("§1.6 undefined names (Decisions)", function()
         print(later)
         later = 1
       ]], err = { kind = "NameError", msg = "later", line = 1 } },
+    { name = "suggestions include the program's own functions", src = [[
+        def compute_total(x):
+            return x * 2
+        print(compute_totl(1))
+      ]], err = { kind = "NameError", line = 3, col = 7,
+        msg = "name 'compute_totl' is not defined. Did you mean: 'compute_total'?" } },
+    { name = "suggestions include structs and module variables", src = [[
+        struct Invoice:
+            total: int
+        item_count = 3
+        x = [item_cuont]
+      ]], err = { kind = "NameError", line = 4, col = 6,
+        msg = "name 'item_cuont' is not defined. Did you mean: 'item_count'?" } },
+    { name = "a struct name is suggested", src = [[
+        struct Invoice:
+            total: int
+        i = Invoce(total=1)
+      ]], err = { kind = "NameError", line = 3, col = 5, msg = "Did you mean: 'Invoice'?" } },
+    { name = "suggestions include the enclosing functions' locals and parameters", src = [[
+        def outer(my_param):
+            my_value = 3
+            def inner():
+                return my_valeu + my_param
+            return inner()
+        outer(1)
+      ]], err = { kind = "NameError", line = 4, col = 16,
+        msg = "name 'my_valeu' is not defined. Did you mean: 'my_value'?" } },
+    { name = "another function's locals are not suggested", src = [[
+        def f():
+            secret_local = 1
+            return secret_local
+        print(secret_locl)
+      ]], err = { kind = "NameError", line = 4, msg = "name 'secret_locl' is not defined" },
+      check = function(r) assert.falsy(r.err.message:find("Did you mean", 1, true)) end },
+    { name = "builtins and program names are suggested together", src = [[
+        lenn = 1
+        print(len2([1]))
+      ]], err = { kind = "NameError", line = 2, msg = "Did you mean: 'len', 'lenn'?" } },
+    { name = "names of earlier runs (the REPL's entries) are suggested", src = [[
+        compute_total = 5
+      ]], check = function(_, _, agent)
+        local _, err = agent:run("compute_totl + 1\n", "entry2.na")
+        assert.equal("NameError", err.kind)
+        assert.equal(1, err.line)
+        assert.truthy(err.message:find("Did you mean: 'compute_total'?", 1, true), err.message)
+      end },
+    { name = "a program whose names all resolve gets no suggestion table", src = [[
+        def compute_total(x):
+            return x
+        print(compute_total(1))
+      ]], out = "1\n", check = function(r)
+        local lua = require("dana.translate").translate(r.src, "t.na")
+        assert.falsy(lua:find("_D.cands", 1, true))
+      end },
     { name = "a NameError is caught by except", src = [[
         try:
             print(nope)
