@@ -166,3 +166,19 @@ describe("translate", function()
     assert.falsy(lua:find("_DN", 1, true))
   end)
 end)
+
+describe("NameError suggestions stay bounded", function()
+  -- many names and many unknown reads: the suggestions give up instead of comparing
+  -- every unknown read with every name (that was minutes for this source)
+  it("translates 20000 names and 20000 unknown reads", function()
+    local parts = {}
+    for i = 1, 20000 do parts[#parts + 1] = ("v%05d = 1\n"):format(i) end
+    for i = 1, 20000 do parts[#parts + 1] = ("print(u%05d)\n"):format(i) end
+    local lua = assert(translate(table.concat(parts), "many.na"))
+    assert.falsy(lua:find("_D.cands", 1, true))
+  end)
+  it("still suggests in a small program", function()
+    local lua = assert(translate("total_count = 1\nprint(total_cont)\n", "few.na"))
+    assert.truthy(lua:find('_D.cands({total_cont = {"total_count"}})', 1, true))
+  end)
+end)

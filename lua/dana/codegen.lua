@@ -1837,9 +1837,15 @@ local function distance(a, b, lim)
   return prev[lb]
 end
 
+-- Comparisons allowed per translation: suggestions are a nicety, and a crafted source
+-- with many unknown reads and many names must not make translation quadratic.
+local CANDIDATE_BUDGET = 20000
+
 local function candidates(unknown)
   local byname, order = {}, {}
+  local budget = CANDIDATE_BUDGET
   for _, u in ipairs(unknown) do
+    if budget <= 0 then break end
     local name = u.name
     local t = byname[name]
     if not t then
@@ -1850,7 +1856,10 @@ local function candidates(unknown)
     local lim = #name <= 3 and 1 or 2
     local s = u.scope
     while s do
-      for _, n in ipairs(s.order) do
+      local sorder = s.order
+      budget = budget - #sorder
+      if budget <= 0 then break end
+      for _, n in ipairs(sorder) do
         if not t.seen[n] then
           t.seen[n] = true
           if n ~= name and distance(name, n, lim) <= lim then t.list[#t.list + 1] = n end
