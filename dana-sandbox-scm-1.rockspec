@@ -22,6 +22,7 @@ build = {
         "src/core.c",
         "src/error.c",
         "src/guard.c",
+        "src/lexer.c",
         "src/limits.c",
         "src/policy.c",
         "src/sanitize.c",

@@ -2,6 +2,7 @@
 -- dana.lexer alone and for the whole dana.grammar.parse.
 -- Run from the repository root: lua5.4 bench/parse.lua [megabytes]
 package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+package.cpath = "build/?.so;" .. package.cpath -- dana.core.lex_scan, the lexer's C fast path
 local grammar = require("dana.grammar")
 local lexer = require("dana.lexer")
 
@@ -84,6 +85,7 @@ local m, errs = grammar.parse(src, "bench.na", { max_source = #src + 1 })
 assert(m, errs and errs[1] and (errs[1].line .. ":" .. errs[1].col .. ": " .. errs[1].msg))
 m = nil -- luacheck: ignore 311 (do not keep a large AST alive while timing it would tax the collector)
 bench("lexer", function() lexer.scan(src) end)
+if lexer.has_c then bench("lexer/lua", function() lexer.scan_lua(src) end) end
 local function parse() assert(grammar.parse(src, "bench.na", { max_source = #src + 1 })) end
 -- The collector's mode matters a lot for an allocation-heavy parser: a C host starts in
 -- incremental mode, the lua5.4 program switches itself to generational mode.

@@ -19,6 +19,7 @@ LUAMOD_API int luaopen_dana_core(lua_State *L) {
   dana_audit_open(L);
   dana_sanitize_open(L);
   dana_vlib_open(L);
+  dana_lexer_open(L);
   lua_pushliteral(L, "0.1.0");
   lua_setfield(L, -2, "version");
   return 1;

@@ -26,6 +26,7 @@ void dana_policy_open(lua_State *L);   /* policy.c: permission decision core */
 void dana_audit_open(lua_State *L);    /* audit.c: hash-chained audit writer */
 void dana_sanitize_open(lua_State *L); /* sanitize.c: secret masking */
 void dana_vlib_open(lua_State *L);     /* vlib.c: exposes _vlib = {string=, table=} for specs */
+void dana_lexer_open(lua_State *L);    /* lexer.c: lex_scan, the C fast path of dana.lexer.scan */
 
 /* ---- limits, usable from any C function running inside an agent state ----
 ** dana_limits_poll raises the agent's (sticky) limit error if a limit has

@@ -15,12 +15,21 @@
 -- indentation is also measured with tabs as one column, and when the two measures
 -- disagree about the order of two lines the error is "inconsistent use of tabs and
 -- spaces in indentation". There is no backslash continuation (Dana has none).
+--
+-- `scan` first tries `dana.core.lex_scan` (src/lexer.c, a port of `scan_lua` below that
+-- returns the same table for a valid source and false at any lexical error); on false,
+-- or when the C module is not loaded, the Lua scan runs and builds the error.
 -- @module dana.lexer
 local M = {}
 
 local lpeg = require("lpeg")
 local byte, sub, find = string.byte, string.sub, string.find
 local match = lpeg.match
+local core_scan -- dana.core.lex_scan when the C module is loadable
+do
+  local ok, core = pcall(require, "dana.core")
+  if ok and type(core) == "table" and type(core.lex_scan) == "function" then core_scan = core.lex_scan end
+end
 -- Offset of the next byte that matters inside a logical line (newline, comment, quote,
 -- bracket, backslash, control or non-ASCII byte), or #s + 1: an LPeg charset test is
 -- about twice as fast as string.find with the equivalent class.
@@ -60,15 +69,11 @@ local function badchar(s, p)
   return string.format("invalid byte 0x%02X (the source is not valid UTF-8)", c)
 end
 
---- Scan a source text.
+--- Scan a source text with the Lua code only (`scan` is the same, faster).
 -- @tparam string s the Dana source
--- @tparam[opt] table opts `max_depth` (bracket and indentation nesting, default 200),
---   `max_fstring_depth` (nested f-strings, default 16)
--- @treturn table `{text=, ls=, lstart=, strs=, nlines=, err=}`: `ls[i]` is the offset
---   in `text` of physical line `i`'s first byte, `lstart[i]` the same in the source,
---   `strs[p] = e` says a string literal token occupies `text` bytes `p .. e-1`,
---   `err` is nil or `{line=, col=, msg=, tpos=}` (`tpos` is the `"\3"` in `text`).
-function M.scan(s, opts)
+-- @tparam[opt] table opts as for `scan`
+-- @treturn table as for `scan`
+local function scan_lua(s, opts)
   opts = opts or {}
   local max_depth = opts.max_depth or 200
   local max_fdepth = opts.max_fstring_depth or 16
@@ -400,5 +405,29 @@ function M.scan(s, opts)
   if bom then ls[1] = 1 end
   return { text = table.concat(out), ls = ls, lstart = lstart, strs = strs, nlines = nl, err = err }
 end
+M.scan_lua = scan_lua
+
+--- Scan a source text.
+-- @tparam string s the Dana source
+-- @tparam[opt] table opts `max_depth` (bracket and indentation nesting, default 200),
+--   `max_fstring_depth` (nested f-strings, default 16)
+-- @treturn table `{text=, ls=, lstart=, strs=, nlines=, err=}`: `ls[i]` is the offset
+--   in `text` of physical line `i`'s first byte, `lstart[i]` the same in the source,
+--   `strs[p] = e` says a string literal token occupies `text` bytes `p .. e-1`,
+--   `err` is nil or `{line=, col=, msg=, tpos=}` (`tpos` is the `"\3"` in `text`).
+function M.scan(s, opts)
+  if core_scan then
+    local max_depth = opts and opts.max_depth or 200
+    local max_fdepth = opts and opts.max_fstring_depth or 16
+    if math.type(max_depth) == "integer" and math.type(max_fdepth) == "integer" then
+      local r = core_scan(s, max_depth, max_fdepth)
+      if r then return r end
+    end
+  end
+  return scan_lua(s, opts)
+end
+
+--- Whether `scan` has the C fast path (`dana.core.lex_scan`).
+M.has_c = core_scan ~= nil
 
 return M
