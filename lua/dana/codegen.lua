@@ -10,7 +10,7 @@
 local C = {}
 local analyze = require("dana.analyze")
 
-local concat, sfmt, srep = table.concat, string.format, string.rep
+local concat, sfmt, srep, find = table.concat, string.format, string.rep, string.find
 
 local LUA_KW = {}
 for w in ("and break do else elseif end false for function goto if in local nil not or repeat "
@@ -65,7 +65,8 @@ local function esc(c) return ESC[c] or sfmt("\\%03d", c:byte()) end
 local function lstr(s)
   local r = lstr_memo[s]
   if r then return r end
-  r = '"' .. s:gsub('[%c"\\\127]', esc) .. '"'
+  if find(s, '[%c"\\\127]') then r = '"' .. s:gsub('[%c"\\\127]', esc) .. '"'
+  else r = '"' .. s .. '"' end -- the usual case: nothing to escape (find builds nothing)
   if #s < 64 then
     if lstr_n > 20000 then lstr_memo, lstr_n = {}, 0 end
     lstr_memo[s] = r
@@ -168,7 +169,7 @@ function G:lookup(name, from)
       if s.spill then
         local c = s.cache[name]
         if not c then
-          c = s.spill .. "[" .. lstr(name) .. "]"
+          c = is_lua_ident(name) and (s.spill .. "." .. name) or (s.spill .. "[" .. lstr(name) .. "]")
           s.cache[name] = c
         end
         return c
