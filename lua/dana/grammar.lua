@@ -18,7 +18,7 @@ local P, S, R, V = lpeg.P, lpeg.S, lpeg.R, lpeg.V
 local C, Cc, Cp, Ct, Cg, Cf, Cmt, Carg = lpeg.C, lpeg.Cc, lpeg.Cp, lpeg.Ct, lpeg.Cg, lpeg.Cf,
   lpeg.Cmt, lpeg.Carg
 local match = lpeg.match
-local byte, sub = string.byte, string.sub
+local byte, sub, find = string.byte, string.sub, string.find
 
 local M = {}
 
@@ -306,6 +306,12 @@ local function mkNum(st, p, raw)
   return { tag = "Int", value = v, line = l, col = c }
 end
 
+local function mkInt(st, p, raw)
+  if #raw > 18 then return mkNum(st, p, raw) end -- may not fit 64 bits
+  local l, c = lc(st, p)
+  return { tag = "Int", value = tonumber(raw), line = l, col = c }
+end
+
 local function mkConst(tag, value)
   return function(st, p)
     local l, c = lc(st, p)
@@ -469,10 +475,16 @@ local function mkType(st, p, name, args)
   return { tag = "Type", name = name, args = args, line = l, col = c }
 end
 
-local function mkUnion(st, p, list)
-  if #list == 1 then return list[1] end
-  local l, c = lc(st, p)
-  return { tag = "Union", types = list, line = l, col = c }
+local function mkUnion(first, rest)
+  table.insert(rest, 1, first)
+  return { tag = "Union", types = rest, line = first.line, col = first.col }
+end
+
+-- A dotted name (type or module) whose first part is not a reserved word.
+local function dotted_name(_, i, nm)
+  local dot = find(nm, ".", 1, true)
+  if RESERVED[dot and sub(nm, 1, dot - 1) or nm] then return false end
+  return i, nm
 end
 
 -- statements ---------------------------------------------------------------------------
@@ -775,7 +787,10 @@ local function build(instr, flatten)
     + P"0" * S"bB" * (P"_" ^ -1 * S"01") ^ 1
     + digits * (P"." * digits ^ -1) ^ -1 * exponent ^ -1
     + P"." * digits * exponent ^ -1
-  local NUMBER = #(R"09" + P"." * R"09") * Carg(1) * Cp() * tok("number", C(numpat) * -idc) / mkNum
+  -- plain decimal ints (most literals) skip mkNum's checks
+  local INT = Carg(1) * Cp() * tok("number", C(R"09" ^ 1) * -(idc + P".")) / mkInt
+  local NUMBER = #R"09" * INT
+    + #(R"09" + P"." * R"09") * Carg(1) * Cp() * tok("number", C(numpat) * -idc) / mkNum
   local BADNUM = sure("invalid decimal literal", numpat * idc, numpat * idc)
   local STRING = #(S"rRfF" ^ -1 * S"\"'") * Carg(1) * tok("string", Cmt(Carg(1), function(_, i, st)
     local e = st.strs[i]
@@ -865,13 +880,12 @@ local function build(instr, flatten)
     .. "(def f(x) = step1 | step2)", P"|" * -P"=", P"|")) ^ -1
 
   -- types --------------------------------------------------------------------------------
-  local TNAME = tok("type", NONEP / "None" + Cmt(C(ident * (P"." * ident) ^ 0), function(_, i, nm)
-    if RESERVED[nm:match("^[^.]+")] then return false end
-    return i, nm
-  end))
+  local DOTTED_NAME = Cmt(C(ident * (P"." * ident) ^ 0), dotted_name)
+  local TNAME = tok("type", NONEP / "None" + DOTTED_NAME)
   G.tbase = Carg(1) * Cp() * TNAME * (LBRACK * Ct(V"type" * (COMMA * V"type") ^ 0 * COMMA ^ -1)
     * RBRACK + Cc(nil)) / mkType
-  G.type = Carg(1) * Cp() * Ct(V"tbase" * (BAR * V"tbase") ^ 0) / mkUnion
+  -- a single type (the usual case) is the tbase value itself: no list, no call
+  G.type = Cf(V"tbase" * Cg(Ct((BAR * V"tbase") ^ 1)) ^ -1, mkUnion)
 
   -- simple statements --------------------------------------------------------------------
   local AUGOP = tok("augmented assignment", C(S"+-*/") * P"=")
@@ -886,10 +900,7 @@ local function build(instr, flatten)
   local KWASSIGN = sure(function(w)
     return "'" .. w .. "' is a reserved word and cannot be used as a name"
   end, C(RESPAT) * ws * P"=" * -P"=")
-  local MODNAME = Cmt(C(ident * (P"." * ident) ^ 0), function(_, i, nm)
-    if RESERVED[nm:match("^[^.]+")] then return false end
-    return i, nm
-  end)
+  local MODNAME = DOTTED_NAME
   local DOTTED = MODNAME * ws
   local ALIAS = Carg(1) * Cp() * tok("name", DOTTED) * (K_as * NAME + Cc(nil)) / mkAlias
   local FALIAS = Carg(1) * Cp() * NAME * (K_as * NAME + Cc(nil)) / mkAlias
