@@ -21,52 +21,70 @@ local function is_local_target(t)
   return t.tag == "Name" or (t.tag == "Scoped" and t.scope == "local")
 end
 
-local collect_stmt
-local function collect_body(body, sc)
-  for i = 1, #body do collect_stmt(body[i], sc) end
-end
-local function add(sc, name, site)
-  if not sc.locals[name] then
-    sc.locals[name] = true
-    sc.order[#sc.order + 1] = name
-  end
-  if site and sc.sites then
-    local l = sc.sites[name]
-    if not l then
-      l = {}
-      sc.sites[name] = l
-    end
-    l[#l + 1] = site
-  end
-end
-A.add = add
 -- An assignment site is the node that assigns (no table of its own): an Assign or
 -- AugAssign statement, a For or comprehension with one plain target, a def; anything
 -- else is OTHER. SITE_KIND names what each tag means to the inference below.
 local OTHER = {}
 local SITE_KIND = { Assign = "assign", AugAssign = "aug", For = "for", ListComp = "for",
   SetComp = "for", DictComp = "for", FuncDef = "def", PipeDef = "def", StructDef = "def" }
+local PLAIN = {} -- the site tags the inference reads
+for tag, k in pairs(SITE_KIND) do PLAIN[tag] = k ~= "def" end
+
+local collect_stmt
+local function collect_body(body, sc)
+  for i = 1, #body do collect_stmt(body[i], sc) end
+end
+local NOSITES -- (below)
+local function add(sc, name, site)
+  local locals = sc.locals
+  if not locals[name] then
+    locals[name] = true
+    local order = sc.order
+    order[#order + 1] = name
+  end
+  local sites = sc.sites
+  if site and sites then -- (premark collects names only: no sites)
+    if sites == NOSITES then
+      sites = {}
+      sc.sites = sites
+    end
+    local l = sites[name]
+    if not l then
+      l = {}
+      sites[name] = l
+    end
+    l[#l + 1] = site
+    -- a site the inference cannot read (a def, OTHER): the name is no candidate
+    if not PLAIN[site.tag] then l.other = true end
+  end
+end
+A.add = add
 
 collect_stmt = function(s, sc)
   local tag = s.tag
+  if tag == "ExprStmt" or tag == "Return" then return end -- common, and bind nothing
   if tag == "Assign" or tag == "TypedAssign" or tag == "AugAssign" then
-    if is_local_target(s.target) then
+    local t = s.target
+    local ttag = t.tag
+    if ttag == "Name" or (ttag == "Scoped" and t.scope == "local") then -- is_local_target
       local site
       if not sc.sites then site = nil -- premark: names only
       elseif tag == "Assign" or tag == "AugAssign" then site = s
       else site = OTHER end
-      add(sc, s.target.name, site)
+      add(sc, t.name, site)
     end
   elseif tag == "For" then
-    for _, t in ipairs(s.targets) do
-      add(sc, t.name, sc.sites and ((#s.targets == 1 and not s.unpack) and s or OTHER))
+    local targets = s.targets
+    for i = 1, #targets do
+      add(sc, targets[i].name, sc.sites and ((#targets == 1 and not s.unpack) and s or OTHER))
     end
     collect_body(s.body, sc)
   elseif tag == "While" then
     collect_body(s.body, sc)
   elseif tag == "If" then
     collect_body(s.body, sc)
-    for _, e in ipairs(s.elifs) do collect_body(e.body, sc) end
+    local elifs = s.elifs
+    for i = 1, #elifs do collect_body(elifs[i].body, sc) end
     if s.orelse then collect_body(s.orelse.body, sc) end
   elseif tag == "Try" then
     collect_body(s.body, sc)
@@ -91,17 +109,29 @@ end
 
 local ALL -- every scope of the current analysis, parents first
 
--- Shared read-only empties: most scopes (lambdas, small functions) never get calls,
--- statics or kinds, and a dozen tables per scope add up; writers replace them first.
-local NOCALLS, NOSTATIC = setmetatable({}, { __newindex = function() error("NOCALLS") end }),
-  setmetatable({}, { __newindex = function() error("NOSTATIC") end })
-local NOKINDS = { int = setmetatable({}, { __newindex = function() error("NOKINDS") end }) }
-NOKINDS.list, NOKINDS.dict = NOKINDS.int, NOKINDS.int
+-- Shared read-only empties: most scopes (lambdas, comprehensions, small functions) never
+-- get some of these, and a dozen tables per scope add up; writers replace them first.
+local function empty(what) return setmetatable({}, { __newindex = function() error(what) end }) end
+local NOCALLS, NOSTATIC, NOINIT, NOPARAMS, NONUM = empty("NOCALLS"), empty("NOSTATIC"),
+  empty("NOINIT"), empty("NOPARAMS"), empty("NONUM")
+NOSITES = empty("NOSITES")
+local NOKIND = empty("NOKIND")
+local NOKINDS = { int = NOKIND, list = NOKIND, dict = NOKIND }
+
+--- sc[key], replacing the shared empty first.
+local function own(sc, key, none)
+  local t = sc[key]
+  if t == none then
+    t = {}
+    sc[key] = t
+  end
+  return t
+end
 
 local function newscope(kind, parent)
-  local sc = { kind = kind, parent = parent, locals = {}, order = {}, assigned = {}, init = {},
-    sites = {}, params = {}, num = {}, static = NOSTATIC, escapes = {}, calls = NOCALLS,
-    kinds = NOKINDS }
+  local sc = { kind = kind, parent = parent, locals = {}, order = {}, assigned = {}, init = NOINIT,
+    sites = NOSITES, params = NOPARAMS, num = NONUM, static = NOSTATIC, escapes = {},
+    calls = NOCALLS, kinds = NOKINDS }
   ALL[#ALL + 1] = sc
   return sc
 end
@@ -133,7 +163,7 @@ local function read_name(st, sc, node, name)
     if s.locals[name] then
       if s.assigned[name] or deferred then return s end
       if s.kind == "func" and has_outer(s, name) then
-        s.init[name] = true
+        own(s, "init", NOINIT)[name] = true
         -- the copy-in reads the outer local as a value
         A.declaring(s.parent, name).escapes[name] = true
         return s
@@ -153,28 +183,37 @@ end
 
 local walk_expr, walk_body, walk_stmt
 
+-- WALK[tag](st, sc, e) walks expression e; the hot handlers dispatch on their children
+-- directly (one call per node instead of two).
+local function skip() end -- literals: nothing to walk
+local WALK = setmetatable({ Int = skip, Float = skip, String = skip, Bool = skip, None = skip,
+  Placeholder = skip }, { __index = function() return skip end })
+
 local function walk_list(st, sc, list)
-  for i = 1, #list do walk_expr(st, sc, list[i]) end
+  for i = 1, #list do
+    local e = list[i]
+    WALK[e.tag](st, sc, e)
+  end
 end
 
 local function walk_params_defaults(st, sc, params)
-  for _, p in ipairs(params) do
-    if p.default then walk_expr(st, sc, p.default) end
+  for i = 1, #params do
+    local d = params[i].default
+    if d then walk_expr(st, sc, d) end
   end
+end
+
+local function add_param(fs, name)
+  add(fs, name)
+  fs.assigned[name] = true
+  fs.params[name] = true
 end
 
 local function func_scope(_, sc, node, params, receiver)
   local fs = newscope("func", sc)
-  if receiver then
-    add(fs, receiver.name)
-    fs.assigned[receiver.name] = true
-    fs.params[receiver.name] = true
-  end
-  for _, p in ipairs(params) do
-    add(fs, p.name)
-    fs.assigned[p.name] = true
-    fs.params[p.name] = true
-  end
+  if receiver or #params > 0 then fs.params = {} end
+  if receiver then add_param(fs, receiver.name) end
+  for i = 1, #params do add_param(fs, params[i].name) end
   node._scope = fs
   return fs
 end
@@ -182,9 +221,11 @@ end
 local function comp(st, sc, node)
   walk_expr(st, sc, node.iter)
   local cs = newscope("comp", sc)
-  for _, t in ipairs(node.targets) do
-    add(cs, t.name, (#node.targets == 1 and not node.unpack) and node or OTHER)
-    cs.assigned[t.name] = true
+  local targets = node.targets
+  for i = 1, #targets do
+    local name = targets[i].name
+    add(cs, name, (#targets == 1 and not node.unpack) and node or OTHER)
+    cs.assigned[name] = true
   end
   node._scope = cs
   if node.cond then walk_expr(st, cs, node.cond) end
@@ -196,12 +237,14 @@ local function comp(st, sc, node)
   end
 end
 
-
-local WALK = {}
--- literals (Int, Float, String, Bool, None, Placeholder) have no entry: nothing to walk
-WALK.Name = function(st, sc, e)
-  local d = read_name(st, sc, e, e.name)
-  if d then d.escapes[e.name] = true end
+WALK.Name = function(st, sc, e) -- the most common node
+  local name = e.name
+  if sc.locals[name] and sc.assigned[name] then -- read_name's usual answer: sc itself
+    sc.escapes[name] = true
+  else
+    local d = read_name(st, sc, e, name)
+    if d then d.escapes[name] = true end
+  end
 end
 WALK.Scoped = function(st, sc, e)
   if e.scope == "local" then read_name(st, sc, e, e.name) end
@@ -235,8 +278,9 @@ WALK.IfExp = function(st, sc, e)
   walk_expr(st, sc, e.orelse)
 end
 WALK.BinOp = function(st, sc, e)
-  walk_expr(st, sc, e.left)
-  walk_expr(st, sc, e.right)
+  local l, r = e.left, e.right
+  WALK[l.tag](st, sc, l)
+  WALK[r.tag](st, sc, r)
 end
 WALK.BoolOp, WALK.Compare = WALK.BinOp, WALK.BinOp
 WALK.UnOp = function(st, sc, e) walk_expr(st, sc, e.operand) end
@@ -249,16 +293,20 @@ WALK.Call = function(st, sc, e)
       if calls == NOCALLS then calls = {}; d.calls = calls end
       local l = calls[f.name]
       if not l then l = {}; calls[f.name] = l end
-      l[#l + 1] = { call = e, scope = sc }
+      l[#l + 1] = e -- pairs: the call, the scope it is in
+      l[#l + 1] = sc
     end
   else
-    walk_expr(st, sc, f)
+    WALK[f.tag](st, sc, f)
   end
   walk_list(st, sc, e.args)
   local kw = e.kwargs
   for i = 1, #kw do walk_expr(st, sc, kw[i].value) end
 end
-WALK.Attr = function(st, sc, e) walk_expr(st, sc, e.obj) end
+WALK.Attr = function(st, sc, e)
+  local o = e.obj
+  WALK[o.tag](st, sc, o)
+end
 WALK.Index = function(st, sc, e)
   walk_expr(st, sc, e.obj)
   walk_expr(st, sc, e.index)
@@ -270,16 +318,7 @@ WALK.Slice = function(st, sc, e)
 end
 
 walk_expr = function(st, sc, e)
-  if e == nil then return end
-  local tag = e.tag
-  if tag == "Name" then -- the most common node, inline
-    local name = e.name
-    local d = read_name(st, sc, e, name)
-    if d then d.escapes[name] = true end
-    return
-  end
-  local f = WALK[tag]
-  if f then f(st, sc, e) end
+  if e ~= nil then return WALK[e.tag](st, sc, e) end
 end
 
 local function assign_target(st, sc, t)
@@ -292,13 +331,13 @@ local function assign_target(st, sc, t)
 end
 
 local function premark(sc, body)
-  local tmp = { locals = {}, order = {} }
-  collect_body(body, tmp)
-  for _, n in ipairs(tmp.order) do sc.assigned[n] = true end
+  -- a scope-like whose locals are sc.assigned and that has no sites: names only
+  collect_body(body, { locals = sc.assigned, order = {} })
 end
 
 local function walk_func(st, sc, s)
-  for _, d in ipairs(s.decorators or {}) do walk_expr(st, sc, d) end
+  local decorators = s.decorators
+  if decorators then walk_list(st, sc, decorators) end
   walk_params_defaults(st, sc, s.params)
   sc.assigned[s.name] = true
   local fs = func_scope(st, sc, s, s.params, s.receiver)
@@ -322,7 +361,9 @@ walk_stmt = function(st, sc, s)
   local tag = s.tag
   if tag == "Assign" or tag == "TypedAssign" then
     walk_expr(st, sc, s.value)
-    assign_target(st, sc, s.target)
+    local t = s.target
+    if t.tag == "Name" then sc.assigned[t.name] = true -- the usual target, inline
+    else assign_target(st, sc, t) end
   elseif tag == "AugAssign" then
     walk_expr(st, sc, s.value)
     if is_local_target(s.target) then read_name(st, sc, s.target, s.target.name) end
@@ -351,7 +392,8 @@ walk_stmt = function(st, sc, s)
     walk_body(st, sc, s.body)
   elseif tag == "For" then
     walk_expr(st, sc, s.iter)
-    for _, t in ipairs(s.targets) do sc.assigned[t.name] = true end
+    local targets = s.targets
+    for i = 1, #targets do sc.assigned[targets[i].name] = true end
     premark(sc, s.body)
     walk_body(st, sc, s.body)
   elseif tag == "Try" then
@@ -416,6 +458,34 @@ end
 
 local declaring = A.declaring
 
+-- The inference fixpoints (numeric names, parameters and returns; int kinds) are
+-- optimistic: every candidate fact starts true and is dropped when a check fails.
+-- A fact only depends positively on others, so any order of dropping ends the same.
+-- While a candidate is checked, every true fact it reads is recorded in DEPS (watch),
+-- and dropping a fact re-checks just its readers. Most locals read no such fact: a
+-- local's candidate record is only made when it first reads one.
+local CHECKING = false -- in the fixpoint (codegen's calls record nothing)
+local CUR -- the candidate being checked; nil for a local that has no record yet:
+local LOCAL_SC, LOCAL_K, LOCAL_SITES -- ... this one
+local check_local -- (sc, name, sites)
+local DEPS -- DEPS[t][k] = candidates that read the true fact t[k]
+
+local function watch(t, k)
+  local c = CUR
+  if not c then
+    c = { check = check_local, sc = LOCAL_SC, k = LOCAL_K, x = LOCAL_SITES }
+    CUR = c
+  end
+  local by = DEPS[t]
+  if not by then
+    by = {}
+    DEPS[t] = by
+  end
+  local l = by[k]
+  if not l then by[k] = { c }
+  elseif l[#l] ~= c then l[#l + 1] = c end
+end
+
 local NUMFN = { len = true, int = true, float = true, round = true }
 local NUMOP = { ["+"] = true, ["-"] = true, ["*"] = true, ["/"] = true, ["//"] = true,
   ["%"] = true, ["**"] = true }
@@ -434,8 +504,11 @@ local function numeric(e, sc)
   if t == "Int" or t == "Float" then return true end
   if t == "Name" or (t == "Scoped" and e.scope == "local") then
     if e._global then return false end
-    local d = declaring(sc, e.name)
-    return d ~= nil and d.num[e.name] == true
+    local name = e.name
+    local d = declaring(sc, name)
+    if d == nil or d.num[name] ~= true then return false end
+    if CHECKING then watch(d.num, name) end
+    return true
   end
   if t == "UnOp" then return e.op ~= "not" and numeric(e.operand, sc) end
   if t == "BinOp" then return NUMOP[e.op] and numeric(e.left, sc) and numeric(e.right, sc) end
@@ -446,7 +519,11 @@ local function numeric(e, sc)
     if f.tag == "Name" and not f._global then
       local d = declaring(sc, f.name)
       local node = d and d.static[f.name]
-      if node and node._scope and node._scope.ret_num and mapped_args(e, node) then return true end
+      local fs = node and node._scope
+      if fs and fs.ret_num and mapped_args(e, node) then
+        if CHECKING then watch(fs, "ret_num") end
+        return true
+      end
     end
   end
   return false
@@ -462,8 +539,13 @@ local kind_of -- (e, sc, which) -> boolean
 
 local function name_kind(e, sc, which)
   if e._global then return false end
-  local d = declaring(sc, e.name)
-  return d ~= nil and d.kinds[which][e.name] == true
+  local name = e.name
+  local d = declaring(sc, name)
+  if d == nil then return false end
+  local t = d.kinds[which]
+  if t[name] ~= true then return false end
+  if CHECKING then watch(t, name) end
+  return true
 end
 
 kind_of = function(e, sc, which)
@@ -500,63 +582,6 @@ local function site_kind(site, sc, which)
   return false
 end
 
-local function plain_sites(sites)
-  for i = 1, #sites do
-    local k = SITE_KIND[sites[i].tag]
-    if k ~= "assign" and k ~= "aug" and k ~= "for" then return false end
-  end
-  return true
-end
-
-local function finish_kinds(scopes)
-  -- list / dict kinds depend on no other name: one pass
-  for _, sc in ipairs(scopes) do
-    if next(sc.sites) ~= nil then sc.kinds = { int = {}, list = {}, dict = {} } end
-    local lt, dt = sc.kinds.list, sc.kinds.dict
-    for name, sites in pairs(sc.sites) do
-      if not sc.params[name] and not sc.init[name] and plain_sites(sites) then
-        local isl, isd = true, true
-        for i = 1, #sites do
-          if isl and not site_kind(sites[i], sc, "list") then isl = false end
-          if isd and not site_kind(sites[i], sc, "dict") then isd = false end
-          if not isl and not isd then break end
-        end
-        if isl then lt[name] = true end
-        if isd then dt[name] = true end
-      end
-    end
-  end
-  -- int kind: optimistic fixpoint over the candidates only
-  local cands = {}
-  for _, sc in ipairs(scopes) do
-    local it = sc.kinds.int
-    for name, sites in pairs(sc.sites) do
-      if not sc.params[name] and not sc.init[name] and plain_sites(sites) then
-        it[name] = true
-        cands[#cands + 1] = { sc, name, sites }
-      end
-    end
-  end
-  local changed = true
-  while changed do
-    changed = false
-    local keep = {}
-    for _, c in ipairs(cands) do
-      local sc, name, sites = c[1], c[2], c[3]
-      local good = true
-      for i = 1, #sites do
-        if not site_kind(sites[i], sc, "int") then good = false break end
-      end
-      if good then keep[#keep + 1] = c
-      else
-        sc.kinds.int[name] = nil
-        changed = true
-      end
-    end
-    cands = keep
-  end
-end
-
 local function site_numeric(site, sc)
   local k = SITE_KIND[site.tag]
   if k == "assign" then return numeric(site.value, sc) end
@@ -585,7 +610,8 @@ end
 local function param_names(node)
   local t = {}
   if node.receiver then t[1] = node.receiver end
-  for _, p in ipairs(node.params) do t[#t + 1] = p end
+  local params = node.params
+  for i = 1, #params do t[#t + 1] = params[i] end
   return t
 end
 
@@ -599,7 +625,9 @@ mapped_args = function(call, node)
   if last > #params then last = #params end
   local slots = {}
   for i = 1, last do slots[i] = call.args[i] end
-  for _, k in ipairs(call.kwargs) do
+  local kwargs = call.kwargs
+  for j = 1, #kwargs do
+    local k = kwargs[j]
     local i = index[k.name]
     if not i or i <= last then return nil end
     slots[i] = k.value
@@ -609,30 +637,142 @@ mapped_args = function(call, node)
 end
 A.mapped_args = mapped_args
 
+local BASETYPE = { int = 1, float = 1, str = 1, bool = 1, list = 1, dict = 1, tuple = 1, set = 1,
+  None = 1, any = 1 }
+
 local function registers_method(node)
   if node.receiver then return true end
   local p = node.params[1]
   if p and p.type then
     local t = p.type
     if t.tag == "Union" then return true end
-    if not ({ int = 1, float = 1, str = 1, bool = 1, list = 1, dict = 1, tuple = 1, set = 1,
-      None = 1, any = 1 })[t.name] then return true end
+    if not BASETYPE[t.name] then return true end
   end
   return false
 end
 
 A.registers_method = registers_method
 
-local function finish_all(scopes)
-  -- candidates
-  local fnscopes = {}
-  for _, sc in ipairs(scopes) do
-    local num = sc.num
-    for name, sites in pairs(sc.sites) do
-      if not sc.params[name] and not sc.init[name] then
-        if plain_sites(sites) then num[name] = true end
-        if #sites == 1 and SITE_KIND[sites[1].tag] == "def" then
-          local node = sites[1]
+local WORK, NWORK -- candidates to re-check
+
+--- Drops fact t[k] and queues the candidates that read it.
+local function drop(t, k)
+  t[k] = nil
+  local by = DEPS[t]
+  local readers = by and by[k]
+  if readers then
+    for i = 1, #readers do
+      local r = readers[i]
+      if not r.queued then
+        r.queued = true
+        NWORK = NWORK + 1
+        WORK[NWORK] = r
+      end
+    end
+  end
+end
+
+local function sites_numeric(sites, sc)
+  for i = 1, #sites do
+    if not site_numeric(sites[i], sc) then return false end
+  end
+  return true
+end
+
+-- Checks: each re-checks the facts of its candidate that still hold.
+check_local = function(sc, name, sites)
+  local num = sc.num
+  if num[name] and not sites_numeric(sites, sc) then drop(num, name) end
+  local it = sc.kinds.int
+  if it[name] then
+    for i = 1, #sites do
+      if not site_kind(sites[i], sc, "int") then
+        drop(it, name)
+        break
+      end
+    end
+  end
+end
+
+local function check_param(fs, name, idx) -- every call passes a number (or a numeric default)
+  if not fs.num[name] then return end
+  local sites = fs.sites[name]
+  local ok = not sites or sites_numeric(sites, fs)
+  local p = fs.pnodes[idx]
+  local callsites = fs.callsites
+  for i = 1, #callsites do
+    if not ok then break end
+    local a = callsites[i].slots[idx]
+    if a == nil then ok = p.default ~= nil and numeric(p.default, fs.parent)
+    else ok = numeric(a, callsites[i].scope) end
+  end
+  if not ok then drop(fs.num, name) end
+end
+
+local function check_ret(fs)
+  if not fs.ret_num then return end
+  local returns = fs.returns
+  for i = 1, #returns do
+    if not numeric(returns[i].value, fs) then return drop(fs, "ret_num") end
+  end
+end
+
+--- Checks every candidate once, then re-checks readers of dropped facts until none drops.
+-- locals: parallel arrays of the local candidates' scope, name, sites; cands: the others.
+local function fixpoint(lsc, lname, lsites, cands)
+  CHECKING, DEPS, WORK, NWORK = true, {}, {}, 0
+  for i = 1, #lsc do
+    CUR, LOCAL_SC, LOCAL_K, LOCAL_SITES = nil, lsc[i], lname[i], lsites[i]
+    check_local(lsc[i], lname[i], lsites[i])
+  end
+  for i = 1, #cands do
+    local c = cands[i]
+    CUR = c
+    c.check(c.sc, c.k, c.x)
+  end
+  while NWORK > 0 do
+    local c = WORK[NWORK]
+    WORK[NWORK] = nil
+    NWORK = NWORK - 1
+    c.queued = false
+    CUR = c
+    c.check(c.sc, c.k, c.x)
+  end
+  CHECKING, CUR, LOCAL_SC, LOCAL_K, LOCAL_SITES, DEPS, WORK = false, nil, nil, nil, nil, nil, nil
+end
+
+--- Numeric and kind inference over every scope (parents first), after the walk.
+local function finish(scopes)
+  local lsc, lname, lsites, n = {}, {}, {}, 0
+  local cands = {}
+  for s = 1, #scopes do
+    local sc = scopes[s]
+    local sites = sc.sites
+    if sites ~= NOSITES then -- (add replaces it with the first site)
+      local params, init = sc.params, sc.init
+      local kinds = { int = {}, list = NOKIND, dict = NOKIND }
+      sc.kinds = kinds
+      local it, num = kinds.int, sc.num
+      for name, l in pairs(sites) do
+        local cand = not params[name] and not init[name]
+        if cand and not l.other then
+          if num == NONUM then num = own(sc, "num", NONUM) end
+          num[name] = true
+          it[name] = true
+          n = n + 1
+          lsc[n], lname[n], lsites[n] = sc, name, l
+          -- list / dict kinds: one pass, in this order (a name assigned from another
+          -- local sees that local's kind only when it was decided before)
+          local isl, isd = true, true
+          for i = 1, #l do
+            if isl and not site_kind(l[i], sc, "list") then isl = false end
+            if isd and not site_kind(l[i], sc, "dict") then isd = false end
+            if not isl and not isd then break end
+          end
+          if isl then own(kinds, "list", NOKIND)[name] = true end
+          if isd then own(kinds, "dict", NOKIND)[name] = true end
+        elseif cand and #l == 1 and SITE_KIND[l[1].tag] == "def" then
+          local node = l[1]
           if not (node.decorators and #node.decorators > 0) then
             if sc.static == NOSTATIC then sc.static = {} end
             sc.static[name] = node
@@ -644,80 +784,37 @@ local function finish_all(scopes)
       if node.tag == "FuncDef" and node._scope then
         local fs = node._scope
         fs.ret_num = always_returns(node.body)
-        fnscopes[#fnscopes + 1] = fs
+        if fs.ret_num then cands[#cands + 1] = { check = check_ret, sc = fs } end
         -- parameters: numeric candidates when every use of the function is a mappable call
-        local ok = not sc.escapes[name] and not registers_method(node)
-          and sc.calls[name] ~= nil and #sc.calls[name] > 0
+        local calls = sc.calls[name]
+        local ok = not sc.escapes[name] and not registers_method(node) and calls ~= nil
+          and #calls > 0
         local sites_ok = {}
         if ok then
-          for _, c in ipairs(sc.calls[name] or {}) do
-            local slots = mapped_args(c.call, node)
+          for i = 1, #calls, 2 do
+            local slots = mapped_args(calls[i], node)
             if not slots then ok = false break end
-            sites_ok[#sites_ok + 1] = { slots = slots, scope = c.scope }
+            sites_ok[#sites_ok + 1] = { slots = slots, scope = calls[i + 1] }
           end
         end
         if ok then
           fs.callsites = sites_ok
-          for _, p in ipairs(param_names(node)) do fs.num[p.name] = true end
+          local params = param_names(node)
+          fs.pnodes = params
+          local index = {}
+          for i, p in ipairs(params) do index[p.name] = i end
+          for i, p in ipairs(params) do
+            if index[p.name] == i then -- a repeated name: its last position, once
+              own(fs, "num", NONUM)[p.name] = true
+              cands[#cands + 1] = { check = check_param, sc = fs, k = p.name, x = i }
+            end
+          end
         end
         fs.fname = name
       end
     end
   end
-  local cands = {}
-  for _, sc in ipairs(scopes) do
-    for name, v in pairs(sc.num) do
-      if v then cands[#cands + 1] = { sc, name } end
-    end
-  end
-  local changed = true
-  while changed do
-    changed = false
-    local keep = {}
-    for _, cand in ipairs(cands) do
-      local sc, name = cand[1], cand[2]
-      local num = sc.num
-      local good = true
-      for _, site in ipairs(sc.sites[name] or {}) do
-        if not site_numeric(site, sc) then good = false break end
-      end
-      if good and sc.params[name] then
-        if not sc.callsites then good = false
-        else
-          local params = param_names(sc.fnode)
-          local idx
-          for i, p in ipairs(params) do if p.name == name then idx = i end end
-          local p = params[idx]
-          for _, cs in ipairs(sc.callsites) do
-            local a = cs.slots[idx]
-            if a == nil then
-              if not (p.default and numeric(p.default, sc.parent)) then good = false break end
-            elseif not numeric(a, cs.scope) then good = false break end
-          end
-        end
-      end
-      if good then keep[#keep + 1] = cand
-      else
-        num[name] = false
-        changed = true
-      end
-    end
-    cands = keep
-    for _, fs in ipairs(fnscopes) do
-      if fs.ret_num then
-        for _, r in ipairs(fs.returns) do
-          if not numeric(r.value, fs) then
-            fs.ret_num = false
-            changed = true
-            break
-          end
-        end
-      end
-    end
-  end
-  for _, sc in ipairs(scopes) do
-    for name, v in pairs(sc.num) do if not v then sc.num[name] = nil end end
-  end
+  fixpoint(lsc, lname, lsites, cands)
 end
 
 --- Analyses a Module in place; `known` is a set of names the env provides.
@@ -730,8 +827,7 @@ function A.analyze(module, known)
   module._scope = ms
   module._unknown = st.unknown
   walk_body(st, ms, module.body)
-  finish_all(ALL)
-  finish_kinds(ALL)
+  finish(ALL)
   ALL = nil
   return st.warnings
 end
