@@ -182,3 +182,23 @@ describe("NameError suggestions stay bounded", function()
     assert.truthy(lua:find('_D.cands({total_cont = {"total_count"}})', 1, true))
   end)
 end)
+
+describe("translation is deterministic", function()
+  -- kinds were decided in pairs() order, which changes from one Lua state to the next:
+  -- `b = a` saw a's list kind only when a happened to come first
+  it("a name assigned from a list local is a list local too", function()
+    local lua = assert(translate("a = [1]\nb = a\nprint(len(b))\n", "k.na"))
+    assert.truthy(lua:find("print(b.n)", 1, true))
+  end)
+  it("a translator failure is a typed error, not a Lua error", function()
+    local analyze = require("dana.analyze")
+    local real = analyze.analyze
+    analyze.analyze = function() error("boom") end
+    local ok, lua, err = pcall(translate, "x = 1\n", "t.na")
+    analyze.analyze = real
+    assert.is_true(ok)
+    assert.is_nil(lua)
+    assert.equal("SyntaxError", err[1].kind)
+    assert.truthy(err[1].msg:find("cannot translate", 1, true))
+  end)
+end)

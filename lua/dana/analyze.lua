@@ -713,7 +713,8 @@ local function check_ret(fs)
   if not fs.ret_num then return end
   local returns = fs.returns
   for i = 1, #returns do
-    if not numeric(returns[i].value, fs) then return drop(fs, "ret_num") end
+    local v = returns[i].value -- nil for a bare `return`: None, not a number
+    if v == nil or not numeric(v, fs) then return drop(fs, "ret_num") end
   end
 end
 
@@ -753,8 +754,11 @@ local function finish(scopes)
       local kinds = { int = {}, list = NOKIND, dict = NOKIND }
       sc.kinds = kinds
       local it, num = kinds.int, sc.num
-      for name, l in pairs(sites) do
-        local cand = not params[name] and not init[name]
+      local order = sc.order
+      for o = 1, #order do -- first-assignment order, not pairs(): the output must not vary
+        local name = order[o]
+        local l = sites[name]
+        local cand = l and not params[name] and not init[name]
         if cand and not l.other then
           if num == NONUM then num = own(sc, "num", NONUM) end
           num[name] = true

@@ -44,8 +44,12 @@ function M.translate(source, chunkname)
     return nil, errs
   end
   local t1 = timing and clock()
-  local warnings = analyze.analyze(module, KNOWN)
-  local ok, lua_src = pcall(codegen.generate, module)
+  -- a translator bug must come out as a typed error, never as a Lua error in the host
+  local warnings
+  local ok, lua_src = pcall(function()
+    warnings = analyze.analyze(module, KNOWN)
+    return codegen.generate(module)
+  end)
   collectgarbage("setpause", pause)
   if not ok then
     return nil, { { kind = "SyntaxError", code = "ESYNTAX", file = chunkname, line = 1, col = 1,

@@ -318,6 +318,17 @@ describe("§1.2 return / pass", function()
             return
         print(f())
       ]], out = "None\n" },
+    { name = "a bare return before a numeric return (translation used to crash)", src = [[
+        def f(x):
+            if x:
+                return
+            return 1
+        def g(n):
+            if n > 3:
+                return
+            return n * 2
+        print(f(True), f(False), g(1), g(5))
+      ]], out = "None 1 2 None\n" },
     { name = "pass does nothing", src = [[
         def noop():
             pass
