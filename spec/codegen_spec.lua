@@ -202,3 +202,18 @@ describe("translation is deterministic", function()
     assert.truthy(err[1].msg:find("cannot translate", 1, true))
   end)
 end)
+
+describe("programs beyond Lua's compiler limits", function()
+  -- 150 nested lists parse (the bracket limit is 200) but nest too deeply for Lua's parser
+  it("fail as a SyntaxError that says what to do, and the agent keeps working", function()
+    local dana = require("dana")
+    local sb = dana.sandbox()
+    local agent = sb:agent{ name = "deep", role = "agent" }
+    local v, err = agent:run("x = " .. string.rep("[", 150) .. string.rep("]", 150) .. "\n", "deep.na")
+    assert.is_nil(v)
+    assert.equal("SyntaxError", err.kind)
+    assert.truthy(err.message:find("too deeply nested", 1, true))
+    assert.equal(3, agent:run("1 + 2\n", "ok.na"))
+    sb:close()
+  end)
+end)

@@ -2,6 +2,7 @@
 -- SyntaxError records, never a Lua error. Deterministic (own PRNG, fixed seeds).
 local grammar = require("dana.grammar")
 local ast = require("dana.ast")
+local translate = require("dana.translate").translate
 local H = require("helpers.dana") -- only its dedent(); it loads "dana" lazily
 
 -- xorshift64*, so that the sequence does not depend on math.random's state
@@ -101,6 +102,21 @@ local function check(src, walk)
         assert(math.type(n.line) == "integer" and n.line >= 1 and math.type(n.col) == "integer"
           and n.col >= 1, "bad position on " .. n.tag)
       end)
+    end
+    -- what parses must translate (analyze and codegen never fail on a parsed tree) into
+    -- Lua that loads
+    local lua, terrs = translate(src, "fuzz.na")
+    if not lua then
+      assert(terrs[1].kind == "SyntaxError" and not terrs[1].msg:find("cannot translate", 1, true),
+        "translate failed: " .. tostring(terrs[1].msg) .. "\n--- source:\n" .. src)
+    else
+      -- the only load failures allowed are limits of Lua's compiler (deep nesting), which
+      -- Agent:run reports as such; Lua 5.4 sometimes gives no message for them at all
+      local f, lerr = load(lua, "=fuzz", "t", {})
+      local limit = lerr == nil or tostring(lerr):find("C stack overflow", 1, true)
+        or tostring(lerr):find("too many registers", 1, true)
+      assert(f or limit,
+        "generated Lua does not load: " .. tostring(lerr) .. "\n--- source:\n" .. src)
     end
     return true
   end

@@ -155,6 +155,37 @@ describe("dana.grammar: limits", function()
   end)
 end)
 
+-- Statements Python rejects where they stand: found by dana.translate's scope pass (Lua
+-- would reject the generated code in its own words).
+local PLACEMENT = {
+  { "return\n", 1, 1, "'return' outside function" },
+  { "x = 1\nif x:\n    return x\n", 3, 5, "'return' outside function" },
+  { "break\n", 1, 1, "'break' outside loop" },
+  { "while True:\n    def f():\n        break\n", 3, 9, "'break' outside loop" },
+  { "continue\n", 1, 1, "'continue' not properly in loop" },
+  { "def f():\n    if True:\n        continue\n", 3, 9, "'continue' not properly in loop" },
+  { "for i in range(3):\n    try:\n        pass\n    finally:\n        x = 1\nbreak\n", 6, 1, "'break' outside loop" },
+}
+
+describe("dana.translate: statements out of place", function()
+  local translate = require("dana.translate").translate
+  for i, c in ipairs(PLACEMENT) do
+    local src, line, col, msg = c[1], c[2], c[3], c[4]
+    it(string.format("#%d %s", i, (src:gsub("\n", "\\n"):sub(1, 50))), function()
+      local lua, errs = translate(src, "bad.na")
+      assert.is_nil(lua)
+      local e = errs[1]
+      assert.are.same({ "SyntaxError", "ESYNTAX", line, col }, { e.kind, e.code, e.line, e.col })
+      assert.are.equal(msg, e.msg)
+      assert.truthy(e.source_line and #e.source_line > 0)
+    end)
+  end
+  it("accepts them where they belong", function()
+    assert(translate("def f(xs):\n    for x in xs:\n        if x:\n            continue\n        break\n    return 1\n", "ok.na"))
+    assert(translate("while True:\n    try:\n        break\n    finally:\n        pass\n", "ok.na"))
+  end)
+end)
+
 describe("dana.diag", function()
   it("formats file:line:col, the source line and a caret", function()
     local _, errs = grammar.parse("x = 1\nif a\n    b\n", "demo.na")

@@ -680,12 +680,15 @@ static int agent_execute(lua_State *L, DanaAgent *a, const char *src, size_t len
     const char *m = lua_tostring(A, -1);
     int line = 0;
     char msg[MAX_MESSAGE];
-    if (status == LUA_ERRMEM || m == NULL) {
+    if (status == LUA_ERRMEM) {
       lua_settop(A, 0);
       finish_run(a);
       a->poison = DANA_LIM_MEMORY;
       return poisoned_failure(L, a, chunk);
     }
+    /* Lua's parser can fail without a message when its C stack overflows while it
+       reports another overflow: still a syntax error, not a memory one */
+    if (m == NULL) m = "C stack overflow";
     m = strip_position(m, &line);
     dana_guard_redact_into(L, a, m, msg, sizeof msg);
     lua_settop(A, 0);

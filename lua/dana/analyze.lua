@@ -335,6 +335,26 @@ local function premark(sc, body)
   collect_body(body, { locals = sc.assigned, order = {} })
 end
 
+--- A statement Python rejects where it stands ('return' outside a function, 'break' or
+-- 'continue' outside a loop): raised as a table that dana.translate turns into a
+-- SyntaxError at the statement (Lua would reject the generated code with its own words).
+local function syntax_error(node, msg)
+  error({ dana_syntax_error = true, line = node.line, col = node.col, msg = msg }, 0)
+end
+
+local function loop_body(st, sc, body)
+  st.loops = st.loops + 1
+  walk_body(st, sc, body)
+  st.loops = st.loops - 1
+end
+
+local function func_body(st, fs, body) -- loops outside a def do not reach into it
+  local loops = st.loops
+  st.loops = 0
+  walk_body(st, fs, body)
+  st.loops = loops
+end
+
 local function walk_func(st, sc, s)
   local decorators = s.decorators
   if decorators then walk_list(st, sc, decorators) end
@@ -345,7 +365,7 @@ local function walk_func(st, sc, s)
     fs.returns = {}
     fs.fnode = s
     collect_body(s.body, fs)
-    walk_body(st, fs, s.body)
+    func_body(st, fs, s.body)
   else -- PipeDef
     for _, stage in ipairs(s.stages) do
       if stage.alias then add(fs, stage.alias) end
@@ -373,8 +393,13 @@ walk_stmt = function(st, sc, s)
     walk_expr(st, sc, s.test)
     walk_expr(st, sc, s.msg)
   elseif tag == "Return" then
+    if sc.kind == "module" then syntax_error(s, "'return' outside function") end
     walk_expr(st, sc, s.value)
     if sc.returns then sc.returns[#sc.returns + 1] = s end
+  elseif tag == "Break" then
+    if st.loops == 0 then syntax_error(s, "'break' outside loop") end
+  elseif tag == "Continue" then
+    if st.loops == 0 then syntax_error(s, "'continue' not properly in loop") end
   elseif tag == "Raise" then
     walk_expr(st, sc, s.exc)
     walk_expr(st, sc, s.cause)
@@ -389,13 +414,13 @@ walk_stmt = function(st, sc, s)
   elseif tag == "While" then
     premark(sc, s.body)
     walk_expr(st, sc, s.test)
-    walk_body(st, sc, s.body)
+    loop_body(st, sc, s.body)
   elseif tag == "For" then
     walk_expr(st, sc, s.iter)
     local targets = s.targets
     for i = 1, #targets do sc.assigned[targets[i].name] = true end
     premark(sc, s.body)
-    walk_body(st, sc, s.body)
+    loop_body(st, sc, s.body)
   elseif tag == "Try" then
     walk_body(st, sc, s.body)
     for _, h in ipairs(s.handlers) do
@@ -423,7 +448,7 @@ walk_stmt = function(st, sc, s)
       local fs = func_scope(st, sc, d, d.params, d.receiver)
       if d.tag == "FuncDef" then
         collect_body(d.body, fs)
-        walk_body(st, fs, d.body)
+        func_body(st, fs, d.body)
       else
         for _, stage in ipairs(d.stages) do
           if stage.alias then add(fs, stage.alias) end
@@ -825,7 +850,7 @@ end
 function A.analyze(module, known)
   KNOWN = known or {}
   ALL = {}
-  local st = { warnings = {}, unknown = {} }
+  local st = { warnings = {}, unknown = {}, loops = 0 }
   local ms = newscope("module", nil)
   collect_body(module.body, ms)
   module._scope = ms

@@ -218,6 +218,12 @@ function Agent:run(source, name)
   end
   local value, err, kind = self:exec(lua_src, "@" .. name)
   if err then
+    if kind == "SyntaxError" then
+      -- the translator only emits valid Lua, so this is a limit of Lua's compiler
+      -- (nesting depth, registers, locals, jump lengths) that the program exceeds
+      err.message = "the program is too deeply nested or too long to compile (" .. tostring(err.message)
+        .. "): reduce the nesting of brackets, calls or operator chains, or split it into functions"
+    end
     if err.file == name and err.line then
       local l = source_line(source, err.line)
       err.source_line = l and self:redact(l)
