@@ -32,18 +32,22 @@ local function luaname(n)
   if needs_rename(n) then return n .. "_" end
   return n
 end
-local LUANAME
-local luaname_n = 0
-LUANAME = setmetatable({}, { __index = function(t, n)
-  local v = luaname(n)
-  luaname_n = luaname_n + 1
-  if luaname_n > 20000 then -- bounded: distinct names of many programs
-    luaname_n = 0
-    for k in pairs(t) do t[k] = nil end
-  end
-  t[n] = v
-  return v
-end })
+--- A table memoising f: t[k] == f(k), bounded (it holds the keys of many programs).
+local function memo_table(f)
+  local n = 0
+  return setmetatable({}, { __index = function(t, k)
+    local v = f(k)
+    n = n + 1
+    if n > 20000 then
+      n = 0
+      for old in pairs(t) do t[old] = nil end
+    end
+    t[k] = v
+    return v
+  end })
+end
+
+local LUANAME = memo_table(luaname)
 C.luaname = luaname
 
 local ident_memo = {}
@@ -136,7 +140,8 @@ function G:nl(line)
   end
 end
 
---- Newlines to put before the text of expression node e (updates the line).
+--- Newlines to put before the text of expression node e (updates the line). Hot callers
+-- test first: `e.line and e.line > g.cur and g_pre(g, e) or ""` (no call for the usual "").
 function G:pre(e)
   local line = e and e.line
   local cur = self.cur
@@ -155,17 +160,26 @@ end
 local SPILL = 160 -- more locals than this in one scope go to a table
 local SEGMENT = 250 -- top-level statements per function segment in very long modules
 
--- scopes: { node_scope = analyze scope, spill = name of table or nil, parent }
+-- scopes: { sc = analyze scope, locals = sc.locals, spill = name of table or nil, parent }
+-- rcache: the scope's read_name results by name; self.rc is the current scope's. A spilled
+-- scope's lookup cache (cache) is its rcache: both hold its locals' table fields.
 function G:push_scope(sc, spill)
-  self.scope = { sc = sc, parent = self.scope, spill = spill, cache = spill and {} }
+  local rc = {}
+  self.scope = { sc = sc, locals = sc.locals, parent = self.scope, spill = spill, cache = spill and rc,
+    rcache = rc }
+  self.rc = rc
 end
-function G:pop_scope() self.scope = self.scope.parent end
+function G:pop_scope()
+  local s = self.scope.parent
+  self.scope = s
+  self.rc = s and s.rcache
+end
 
 --- Lua expression for Dana local `name` if some scope has it (else nil).
 function G:lookup(name, from)
   local s = from or self.scope
   while s do
-    if s.sc.locals[name] then
+    if s.locals[name] then
       if s.spill then
         local c = s.cache[name]
         if not c then
@@ -181,13 +195,19 @@ function G:lookup(name, from)
   return nil
 end
 
+-- The tags whose analysis recurses: only these are worth a memo entry (the others are
+-- answered from the tag or one scope walk, cheaper than a big memo table).
+local COMPOUND = { UnOp = true, BinOp = true, IfExp = true, Call = true }
+
 --- Is expression e statically numeric in the current scope?
 function G:num(e)
   if self.nonum then return false end
+  local sc = self.scope
+  if not COMPOUND[e.tag] then return sc ~= nil and analyze.numeric(e, sc.sc) or false end
   local memo = self.nummemo -- keyed by node (a field would make Lua resize the node)
   local r = memo[e]
   if r == nil then
-    r = self.scope ~= nil and analyze.numeric(e, self.scope.sc) or false
+    r = sc ~= nil and analyze.numeric(e, sc.sc) or false
     memo[e] = r
   end
   return r
@@ -196,6 +216,7 @@ end
 --- Is e statically of kind "int", "list" or "dict" (a plain local of that kind)?
 function G:kind(e, which)
   if self.nonum or not self.scope then return false end
+  if not COMPOUND[e.tag] then return analyze.kind_of(e, self.scope.sc, which) or false end
   local memo = self.kindmemo[which]
   if not memo then
     memo = {}
@@ -223,28 +244,23 @@ local function pure_int(e)
   return false
 end
 
-local function global_read(name)
+--- GLOBAL_READ[name]: the Lua expression reading global `name`.
+local GLOBAL_READ = memo_table(function(name)
   if name:sub(1, 2) == "_D" then return "_D.undef(" .. lstr(name) .. ")" end
   if is_lua_ident(name) and not needs_rename(name) then return name end
   return "_ENV[" .. lstr(name) .. "]"
-end
+end)
 
 function G:read_name(node, name)
-  local sc = self.scope
   local rc
-  if sc and not node._global then -- a function of (scope, name): cached per scope
-    rc = sc.rcache
-    if rc then
-      local r = rc[name]
-      if r then return r end
-    else
-      rc = {}
-      sc.rcache = rc
-    end
+  if self.scope and not node._global then -- a function of (scope, name): cached per scope
+    rc = self.rc
+    local r = rc[name]
+    if r then return r end
   end
   local l = self:lookup(name)
   if rc then
-    local r = l or global_read(name)
+    local r = l or GLOBAL_READ[name]
     rc[name] = r
     return r
   end
@@ -252,7 +268,7 @@ function G:read_name(node, name)
   if l and is_lua_ident(name) and not needs_rename(name) then
     return "_ENV." .. name -- a local of that name exists but cannot hold the value yet
   end
-  return global_read(name)
+  return GLOBAL_READ[name]
 end
 
 -- ---------------------------------------------------------------------------
@@ -262,13 +278,13 @@ end
 local g_emit, g_nl, g_pre, g_lookup, g_num, g_kind, g_read_name = G.emit, G.nl, G.pre, G.lookup,
   G.num, G.kind, G.read_name
 
-local E = {}       -- tag -> function(G, e) -> string
-local expr
+-- tag -> function(G, e) -> string; hot callers index E themselves (one call less per node)
+local E = setmetatable({}, { __index = function(_, tag)
+  error("codegen: unknown expression tag " .. tostring(tag), 2)
+end })
 
-expr = function(g, e)
-  local f = E[e.tag]
-  if not f then error("codegen: unknown expression tag " .. tostring(e.tag)) end
-  return f(g, e)
+local function expr(g, e)
+  return E[e.tag](g, e)
 end
 
 local function is_num(e)
@@ -318,7 +334,7 @@ end
 --- Condition context: a Lua boolean.
 local function cond(g, e)
   if e.tag == "BoolOp" then
-    local pre = g_pre(g, e)
+    local pre = e.line and e.line > g.cur and g_pre(g, e) or ""
     local l = cond(g, e.left)
     local r = cond(g, e.right)
     return pre .. "(" .. l .. " " .. e.op .. " " .. r .. ")"
@@ -329,39 +345,49 @@ local function cond(g, e)
 end
 C.cond = cond
 
-E.Name = function(g, e) -- the commonest node: g_pre and read_name's cache hit inline
-  local line, cur = e.line, g.cur
-  local pre = ""
-  if line and line > cur then
-    g.cur = line
-    pre = NEWLINES[line - cur]
-  end
-  local sc = g.scope
-  if sc and not e._global then
-    local rc = sc.rcache
-    local r = rc and rc[e.name]
-    if r then return pre .. r end
-  end
-  return pre .. g_read_name(g, e, e.name)
+E.Name = function(g, e) -- the commonest node: read_name's cache hit inline
+  local rc = g.rc
+  local r = rc and not e._global and rc[e.name] or g_read_name(g, e, e.name)
+  local line = e.line
+  if line and line > g.cur then return g_pre(g, e) .. r end
+  return r
 end
 E.Scoped = function(g, e)
   if e.scope == "local" then return g_pre(g, e) .. g_read_name(g, e, e.name) end
   return g_pre(g, e) .. "_D.get(" .. lstr(e.scope .. ":" .. e.name) .. ")"
 end
+-- INTLIT[v] == numlit(v) for the integer values of Int nodes, and FLOATLIT for the float
+-- values of Float nodes (never NaN or -0.0: the sign is a UnOp): two tables, as 2.0 and
+-- 2 are the same key
+local INTLIT, FLOATLIT = memo_table(numlit), memo_table(numlit)
 E.Int = function(g, e)
-  local s = numlit(e.value)
-  return g_pre(g, e) .. s
+  local pre = e.line and e.line > g.cur and g_pre(g, e) or ""
+  return pre .. INTLIT[e.value]
 end
-E.Float = E.Int
-E.String = function(g, e) return g_pre(g, e) .. lstr(e.value) end
-E.Bool = function(g, e) return g_pre(g, e) .. (e.value and "true" or "false") end
-E.None = function(g, e) return g_pre(g, e) .. "nil" end
+E.Float = function(g, e)
+  local pre = e.line and e.line > g.cur and g_pre(g, e) or ""
+  return pre .. FLOATLIT[e.value]
+end
+E.String = function(g, e)
+  local pre = e.line and e.line > g.cur and g_pre(g, e) or ""
+  return pre .. lstr(e.value)
+end
+E.Bool = function(g, e)
+  local pre = e.line and e.line > g.cur and g_pre(g, e) or ""
+  return pre .. (e.value and "true" or "false")
+end
+E.None = function(g, e)
+  local pre = e.line and e.line > g.cur and g_pre(g, e) or ""
+  return pre .. "nil"
+end
 E.Placeholder = function(g, e) return g_pre(g, e) .. (g.pipe_cur or "nil") end
 
 E.FString = function(g, e)
-  local pre = g_pre(g, e)
+  local pre = e.line and e.line > g.cur and g_pre(g, e) or ""
   local parts = {}
-  for _, p in ipairs(e.parts) do
+  local ep = e.parts
+  for i = 1, #ep do
+    local p = ep[i]
     if p.tag == "String" then
       if p.value ~= "" then parts[#parts + 1] = lstr(p.value) end
     else
@@ -386,24 +412,24 @@ local function list_items(g, elts)
 end
 
 E.List = function(g, e)
-  local pre = g_pre(g, e)
+  local pre = e.line and e.line > g.cur and g_pre(g, e) or ""
   local items = list_items(g, e.elts)
   if #e.elts == 0 then return pre .. HN.L .. "({n = 0})" end
   return pre .. HN.L .. "({n = " .. #e.elts .. ", " .. items .. "})"
 end
 E.Tuple = function(g, e)
-  local pre = g_pre(g, e)
+  local pre = e.line and e.line > g.cur and g_pre(g, e) or ""
   local items = list_items(g, e.elts)
   if #e.elts == 0 then return pre .. "_D.T({n = 0})" end
   return pre .. "_D.T({n = " .. #e.elts .. ", " .. items .. "})"
 end
 E.Set = function(g, e)
-  local pre = g_pre(g, e)
+  local pre = e.line and e.line > g.cur and g_pre(g, e) or ""
   local items = list_items(g, e.elts)
   return pre .. "_D.S({" .. items .. "}, " .. #e.elts .. ")"
 end
 E.Dict = function(g, e)
-  local pre = g_pre(g, e)
+  local pre = e.line and e.line > g.cur and g_pre(g, e) or ""
   local t = {}
   for i = 1, #e.keys do
     t[#t + 1] = expr(g, e.keys[i])
@@ -457,14 +483,14 @@ end
 C.arith = arith
 
 E.BinOp = function(g, e)
-  local pre = g_pre(g, e)
+  local pre = e.line and e.line > g.cur and g_pre(g, e) or ""
   local l = expr(g, e.left)
   local r = expr(g, e.right)
   return pre .. arith(e.op, l, r, e.left, e.right, nil, g_num(g, e.left) and g_num(g, e.right))
 end
 
 E.UnOp = function(g, e)
-  local pre = g_pre(g, e)
+  local pre = e.line and e.line > g.cur and g_pre(g, e) or ""
   if e.op == "not" then
     return pre .. "(not " .. cond(g, e.operand) .. ")"
   end
@@ -480,7 +506,7 @@ E.UnOp = function(g, e)
 end
 
 E.BoolOp = function(g, e)
-  local pre = g_pre(g, e)
+  local pre = e.line and e.line > g.cur and g_pre(g, e) or ""
   if e.op == "or" then
     if known_bool(e.left) then
       local l = expr(g, e.left)
@@ -525,7 +551,7 @@ local function eqcode(g, l, r, ln, rn)
 end
 
 E.Compare = function(g, e)
-  local pre = g_pre(g, e)
+  local pre = e.line and e.line > g.cur and g_pre(g, e) or ""
   local op = e.op
   local l = expr(g, e.left)
   local r = expr(g, e.right)
@@ -549,7 +575,7 @@ E.Compare = function(g, e)
 end
 
 E.IfExp = function(g, e)
-  local pre = g_pre(g, e)
+  local pre = e.line and e.line > g.cur and g_pre(g, e) or ""
   local t = cond(g, e.test)
   local b = expr(g, e.body)
   local o = expr(g, e.orelse)
@@ -561,15 +587,25 @@ end
 
 --- Arguments of a call: "a, b" or "_DK, {[0] = n, a, b, k = v}".
 local function callargs(g, e)
+  local args, nk = e.args, #e.kwargs
+  local na = #args
+  if nk == 0 and na <= 1 then -- the usual calls: no table, no concat
+    if na == 0 then return "" end
+    local a = args[1]
+    return E[a.tag](g, a)
+  end
   local pos = {}
-  for i, a in ipairs(e.args) do pos[i] = expr(g, a) end
-  if #e.kwargs == 0 then return concat(pos, ", ") end
+  for i = 1, na do
+    local a = args[i]
+    pos[i] = E[a.tag](g, a)
+  end
+  if nk == 0 then return concat(pos, ", ") end
   local parts = {}
   if #pos > 0 then parts[1] = "[0] = " .. #pos end
   for _, p in ipairs(pos) do parts[#parts + 1] = p end
   local given = 0
   for _, k in ipairs(e.kwargs) do
-    local pk = g_pre(g, k)
+    local pk = k.line and k.line > g.cur and g_pre(g, k) or ""
     parts[#parts + 1] = pk .. key(k.name) .. expr(g, k.value)
     if not nonnil(g, k.value) then
       -- a keyword whose value may be None: `{k = nil}` stores nothing, so the names of
@@ -586,9 +622,11 @@ local FAST_METHOD = { append = { 1, 1 }, get = { 1, 2 }, items = { 0, 0 }, keys 
   values = { 0, 0 }, upper = { 0, 0 }, lower = { 0, 0 }, strip = { 0, 0 }, startswith = { 1, 1 },
   endswith = { 1, 1 }, join = { 1, 1 }, add = { 1, 1 }, pop = { 0, 1 }, split = { 0, 1 },
   replace = { 2, 2 } }
+local FAST_FN = {} -- their helpers
+for m in pairs(FAST_METHOD) do FAST_FN[m] = H("m_" .. m) end
 
 E.Call = function(g, e)
-  local pre = g_pre(g, e)
+  local pre = e.line and e.line > g.cur and g_pre(g, e) or ""
   local f = e.func
   if f.tag == "Attr" then
     local o = expr(g, f.obj)
@@ -605,20 +643,25 @@ E.Call = function(g, e)
     end
     if spec and #e.args >= spec[1] and #e.args <= spec[2] then
       local a = callargs(g, e)
-      return pre .. HN["m_" .. f.name] .. "(" .. o .. (a ~= "" and ", " .. a or "") .. ")"
+      if a == "" then return pre .. FAST_FN[f.name] .. "(" .. o .. ")" end
+      return pre .. FAST_FN[f.name] .. "(" .. o .. ", " .. a .. ")"
     end
     local a = callargs(g, e)
-    return pre .. HN.cm .. "(" .. o .. ", " .. lstr(f.name) .. (a ~= "" and ", " .. a or "") .. ")"
+    if a == "" then return pre .. HN.cm .. "(" .. o .. ", " .. lstr(f.name) .. ")" end
+    return pre .. HN.cm .. "(" .. o .. ", " .. lstr(f.name) .. ", " .. a .. ")"
   end
-  if f.tag == "Name" and f.name == "len" and f._global and not g_lookup(g, "len") and #e.args == 1
-    and #e.kwargs == 0 and g_kind(g, e.args[1], "list") then
+  if f.tag == "Name" and f.name == "len" and f._global and #e.args == 1 and #e.kwargs == 0
+    and g_kind(g, e.args[1], "list") and not g_lookup(g, "len") then
     local o = expr(g, e.args[1])
     if simple(o) then return pre .. g_pre(g, f) .. o .. ".n" end
     return pre .. "len(" .. o .. ")"
   end
   local fs = expr(g, f)
-  if not (fs:match("^[%a_][%w_%.]*$") or fs:match("%)$") or fs:match("%]$")) or f.tag == "Lambda" then
+  if f.tag == "Lambda" then
     fs = "(" .. fs .. ")"
+  elseif f.tag ~= "Name" or sbyte(fs, 1) == 10 then -- a Name's text is a dotted name or ends in ")"/"]"
+    local last = sbyte(fs, -1)
+    if not (last == 41 or last == 93 or fs:match("^[%a_][%w_%.]*$")) then fs = "(" .. fs .. ")" end
   end
   if f.tag == "Name" and not f._global then
     local mapped = g:static_args(e, f.name)
@@ -649,8 +692,8 @@ local function nd_param(p)
 end
 
 local function has_nd(params)
-  for _, p in ipairs(params) do
-    if nd_param(p) then return true end
+  for i = 1, #params do
+    if nd_param(params[i]) then return true end
   end
   return false
 end
@@ -712,7 +755,7 @@ end
 -- function are encoded. Returns the argument text, or nil for the generic call.
 function G:static_args(e, name)
   local s = self.scope
-  while s and not s.sc.locals[name] do s = s.parent end
+  while s and not s.locals[name] do s = s.parent end
   if not s then return nil end
   local node = s.sc.static[name]
   if not node then return nil end
@@ -771,7 +814,7 @@ function G:static_args(e, name)
 end
 
 E.Attr = function(g, e)
-  local pre = g_pre(g, e)
+  local pre = e.line and e.line > g.cur and g_pre(g, e) or ""
   return pre .. HN.ga .. "(" .. expr(g, e.obj) .. ", " .. lstr(e.name) .. ")"
 end
 
@@ -781,7 +824,7 @@ local function opt(g, e)
 end
 
 E.Index = function(g, e)
-  local pre = g_pre(g, e)
+  local pre = e.line and e.line > g.cur and g_pre(g, e) or ""
   local o = expr(g, e.obj)
   local ix = e.index
   if ix.tag == "Slice" then
@@ -836,76 +879,113 @@ local function nd_set(params)
   return nd, first
 end
 
---- Function header text: params, keyword prologue, defaults, locals.
--- defaults: list of {lua param name, default code}; mode: nil (no ND parameter),
--- "fixed" or "vararg" (see the note on explicit None above).
-local function func_header(g, params, sc, defcodes, mode)
+--- The start of a function's text: "function(...)" and the keyword prologue.
+local function prologue(params, mode)
+  local np = #params
   local names = {}
-  for i = 1, #params do names[i] = LUANAME[params[i].name] end
+  for i = 1, np do names[i] = LUANAME[params[i].name] end
   local nd, first = {}, nil
   if mode then nd, first = nd_set(params) end
-  local t, poscheck
+  local t, poscheck = {}, nil
   if mode == "vararg" then
-    local head
-    head, poscheck = vararg_head(names, nd, first)
-    t = { head }
+    t[1], poscheck = vararg_head(names, nd, first)
+  elseif np == 1 then
+    t[1] = "function(" .. names[1] .. ", _Dkw)"
   else
-    local plist = concat(names, ", ")
-    if #params == 1 then plist = plist .. ", _Dkw" end
-    t = { "function(" .. plist .. ")" }
+    t[1] = "function(" .. concat(names, ", ") .. ")"
   end
-  if #params >= 1 then
-    local kwvar = #params == 1 and "_Dkw" or names[2]
-    local b = { " if " .. names[1] .. " == " .. HN.K .. " then local _Dw = " .. kwvar }
-    for i, p in ipairs(params) do
+  if np >= 1 then
+    local kwvar = np == 1 and "_Dkw" or names[2]
+    t[#t + 1] = " if " .. names[1] .. " == " .. HN.K .. " then local _Dw = " .. kwvar
+    for i = 1, np do
+      local p, n = params[i], names[i]
       local k = is_lua_ident(p.name) and ("_Dw." .. p.name) or ("_Dw[" .. lstr(p.name) .. "]")
-      b[#b + 1] = " " .. names[i] .. " = " .. k .. " if " .. names[i] .. " == nil then "
-        .. names[i] .. " = _Dw[" .. i .. "]"
+      t[#t + 1] = " " .. n .. " = " .. k .. " if " .. n .. " == nil then " .. n .. " = _Dw[" .. i .. "]"
       if nd[i] and mode == "const" then
-        b[#b + 1] = " if " .. names[i] .. " == nil and not _D.kwn(_Dw, " .. i .. ", " .. lstr(p.name)
-          .. ") then " .. names[i] .. " = " .. const_default(p.default) .. " end"
+        t[#t + 1] = " if " .. n .. " == nil and not _D.kwn(_Dw, " .. i .. ", " .. lstr(p.name)
+          .. ") then " .. n .. " = " .. const_default(p.default) .. " end"
       elseif nd[i] then
-        b[#b + 1] = " if " .. names[i] .. " == nil and _D.kwn(_Dw, " .. i .. ", " .. lstr(p.name)
-          .. ") then " .. names[i] .. " = " .. HN.N .. " end"
+        t[#t + 1] = " if " .. n .. " == nil and _D.kwn(_Dw, " .. i .. ", " .. lstr(p.name)
+          .. ") then " .. n .. " = " .. HN.N .. " end"
       end
-      b[#b + 1] = " end"
+      t[#t + 1] = " end"
     end
-    if poscheck then b[#b + 1] = " elseif " .. poscheck end
-    b[#b + 1] = " end"
-    t[#t + 1] = concat(b)
-  end
-  for i = 1, #params do
-    if nd[i] and mode == "const" then
-      local pre = defcodes[i]:match("^\n*") -- keeps the lines the default's text took
-      if pre ~= "" then t[#t + 1] = pre end
-    elseif defcodes[i] then
-      if nd[i] then
-        t[#t + 1] = " if " .. names[i] .. " == nil then " .. names[i] .. " = " .. defcodes[i]
-          .. " elseif " .. names[i] .. " == " .. HN.N .. " then " .. names[i] .. " = nil end"
-      else
-        t[#t + 1] = " if " .. names[i] .. " == nil then " .. names[i] .. " = " .. defcodes[i] .. " end"
-      end
-    end
-  end
-  -- locals
-  local pset = {}
-  for _, p in ipairs(params) do pset[p.name] = true end
-  local inits, plain = {}, {}
-  for _, n in ipairs(sc.order) do
-    if not pset[n] then
-      if sc.init[n] then inits[#inits + 1] = n else plain[#plain + 1] = n end
-    end
-  end
-  for _, n in ipairs(inits) do
-    local outer = (g.scope.parent and g_lookup(g, n, g.scope.parent)) or global_read(n)
-    t[#t + 1] = " local " .. luaname(n) .. " = " .. outer
-  end
-  if #plain > 0 then
-    local ln = {}
-    for i, n in ipairs(plain) do ln[i] = luaname(n) end
-    t[#t + 1] = " local " .. concat(ln, ", ")
+    if poscheck then t[#t + 1] = " elseif " .. poscheck end
+    t[#t + 1] = " end"
   end
   return concat(t)
+end
+
+-- The prologue depends only on the parameter names, the mode, which parameters are ND
+-- and (mode "const") their defaults: memoised by that signature, as defs repeat their
+-- parameter lists. Key parts are joined with "\0", which no name or literal text has.
+local PROLOGUE, prologue_n = {}, 0
+local function prologue_memo(params, mode)
+  local k = { mode or "" }
+  for i = 1, #params do
+    local p = params[i]
+    k[#k + 1] = p.name
+    if mode and nd_param(p) then k[#k + 1] = mode == "const" and "=" .. const_default(p.default) or "=" end
+  end
+  local sig = concat(k, "\0")
+  local r = PROLOGUE[sig]
+  if not r then
+    r = prologue(params, mode)
+    if prologue_n >= 5000 then PROLOGUE, prologue_n = {}, 0 end -- bounded
+    PROLOGUE[sig] = r
+    prologue_n = prologue_n + 1
+  end
+  return r
+end
+
+--- Appends the function header text to t: params, keyword prologue, defaults, locals.
+-- defaults: list of {lua param name, default code}; mode: nil (no ND parameter),
+-- "fixed" or "vararg" (see the note on explicit None above).
+local function func_header(g, params, sc, defcodes, mode, t)
+  local np = #params
+  t[#t + 1] = prologue_memo(params, mode)
+  for i = 1, np do
+    local d = defcodes[i]
+    if d then
+      local nd = mode and nd_param(params[i])
+      if nd and mode == "const" then
+        if sbyte(d, 1) == 10 then t[#t + 1] = d:match("^\n*") end -- the lines the default's text took
+      else
+        local n = LUANAME[params[i].name]
+        if nd then
+          t[#t + 1] = " if " .. n .. " == nil then " .. n .. " = " .. d .. " elseif " .. n .. " == "
+            .. HN.N .. " then " .. n .. " = nil end"
+        else
+          t[#t + 1] = " if " .. n .. " == nil then " .. n .. " = " .. d .. " end"
+        end
+      end
+    end
+  end
+  -- locals: the initialised ones (read from outside), then one `local` for the others
+  local order, init = sc.order, sc.init
+  local pset = {}
+  for i = 1, np do pset[params[i].name] = true end
+  local plain
+  for i = 1, #order do
+    local n = order[i]
+    if not pset[n] and init[n] then
+      local outer = (g.scope.parent and g_lookup(g, n, g.scope.parent)) or GLOBAL_READ[n]
+      t[#t + 1] = " local " .. LUANAME[n] .. " = " .. outer
+    end
+  end
+  for i = 1, #order do
+    local n = order[i]
+    if not pset[n] and not init[n] then
+      if plain then
+        t[#t + 1] = ", "
+        t[#t + 1] = LUANAME[n]
+      else
+        plain = true
+        t[#t + 1] = " local "
+        t[#t + 1] = LUANAME[n]
+      end
+    end
+  end
 end
 
 --- The vararg entry of fixed function `fname` (what dynamic callers and later runs get).
@@ -936,26 +1016,28 @@ local CONST = { Int = true, Float = true, String = true, Bool = true, None = tru
 --- Default values: constants inline, others in `_DdN` locals of an enclosing do-block.
 -- Returns defcodes (by param index) and the prefix "local _Dd1, _Dd2 = a, b" or nil.
 local function defaults(g, params)
-  local defcodes, dnames, dvals = {}, {}, {}
-  for i, p in ipairs(params) do
-    if p.default then
-      local code = expr(g, p.default)
-      if CONST[p.default.tag] or (is_num(p.default)) then
+  local defcodes, dnames, dvals = {}, nil, nil
+  for i = 1, #params do
+    local d = params[i].default
+    if d then
+      local code = E[d.tag](g, d)
+      if CONST[d.tag] or is_num(d) then
         defcodes[i] = code
       else
         local dn = "_Dd" .. g:id()
+        if not dnames then dnames, dvals = {}, {} end
         dnames[#dnames + 1] = dn
         dvals[#dvals + 1] = code
         defcodes[i] = dn
       end
     end
   end
-  if #dnames == 0 then return defcodes, nil end
+  if not dnames then return defcodes, nil end
   return defcodes, "local " .. concat(dnames, ", ") .. " = " .. concat(dvals, ", ")
 end
 
 E.Lambda = function(g, e)
-  local pre = g_pre(g, e)
+  local pre = e.line and e.line > g.cur and g_pre(g, e) or ""
   local params = {}
   if e.receiver then params[1] = e.receiver end
   for _, p in ipairs(e.params) do params[#params + 1] = p end
@@ -963,7 +1045,9 @@ E.Lambda = function(g, e)
   g:push_scope(e._scope)
   local saved = g.fn
   g.fn = { closure = 0, tries = {} }
-  local head = func_header(g, params, e._scope, defcodes, has_nd(params) and "vararg" or nil)
+  local head = {}
+  func_header(g, params, e._scope, defcodes, has_nd(params) and "vararg" or nil, head)
+  head = concat(head)
   local body = expr(g, e.body)
   g.fn = saved
   g:pop_scope()
@@ -996,7 +1080,7 @@ local function comp_loop(_, e, itercode)
 end
 
 local function comprehension(g, e, init, addcode)
-  local pre = g_pre(g, e)
+  local pre = e.line and e.line > g.cur and g_pre(g, e) or ""
   local it = e.iter
   local head
   -- range fast path
@@ -1042,14 +1126,19 @@ end
 -- ---------------------------------------------------------------------------
 -- Statements
 
-local S = {}
+local S = setmetatable({}, { __index = function(_, tag)
+  error("codegen: unknown statement tag " .. tostring(tag), 2)
+end })
 local block
 
 local function stmt(g, s, last)
-  local f = S[s.tag]
-  if not f then error("codegen: unknown statement tag " .. tostring(s.tag)) end
-  g_nl(g, s.line)
-  f(g, s, last)
+  local line, cur = s.line, g.cur
+  if line and line > cur then -- g_nl inline
+    local b = g.buf
+    b[#b + 1] = NEWLINES[line - cur]
+    g.cur = line
+  end
+  S[s.tag](g, s, last)
 end
 
 block = function(g, body)
@@ -1095,6 +1184,8 @@ local function assign_name(g, name, v)
   return l .. " = " .. v
 end
 
+local FAKE_NAME = { tag = "Name" } -- an operand node that arith treats as not a literal
+
 --- For `x = A op B` / `return A op B` with complex operands: Lua code that binds the
 -- operands to temporaries (in evaluation order) and the inline-checked operation on them,
 -- or nil when there is nothing to gain.
@@ -1106,7 +1197,7 @@ local function hoisted_binop(g, e)
     or rt == "List" then
     return nil
   end
-  local pre = g_pre(g, e)
+  local pre = e.line and e.line > g.cur and g_pre(g, e) or ""
   local l = expr(g, e.left)
   local r = expr(g, e.right)
   local binds, names = {}, {}
@@ -1117,8 +1208,8 @@ local function hoisted_binop(g, e)
   if not simple(r) or r:find("\n") then
     binds[#binds + 1] = r; names[#names + 1] = "_Dt2"; rn = "_Dt2"
   end
-  local fake = { tag = "Name" }
-  local code = arith(e.op, ln, rn, is_num(e.left) and e.left or fake, is_num(e.right) and e.right or fake)
+  local code = arith(e.op, ln, rn, is_num(e.left) and e.left or FAKE_NAME,
+    is_num(e.right) and e.right or FAKE_NAME)
   if #binds == 0 then return nil, pre .. code end
   return pre .. "local " .. concat(names, ", ") .. " = " .. concat(binds, ", "), code
 end
@@ -1248,7 +1339,7 @@ S.AugAssign = function(g, s)
     local cur = g_read_name(g, t, t.name)
     local l = g_lookup(g, t.name)
     local v = expr(g, s.value)
-    local fake = { tag = "Name" }
+    local fake = FAKE_NAME
     local bothnum = g_num(g, t) and g_num(g, s.value) and not t._global
     if bothnum then fn = HN[ARITH_FN[op]] end
     if not bothnum and (op == "+" or op == "-" or op == "*") and not is_num(s.value)
@@ -1277,13 +1368,14 @@ end
 
 local function is_call(e) return e.tag == "Call" end
 
---- `xs.append(v)` as a statement, inline for lists (no call).
+--- `xs.append(v)` as a statement, inline for lists (no call). Returns the code and
+-- whether it is the inline `if` form.
 local function append_stmt(g, e)
   local f = e.func
   if not (f and f.tag == "Attr" and f.name == "append" and #e.args == 1 and #e.kwargs == 0) then
     return nil
   end
-  local pre = g_pre(g, e)
+  local pre = e.line and e.line > g.cur and g_pre(g, e) or ""
   local o = expr(g, f.obj)
   local v = expr(g, e.args[1])
   if not simple(o) or o:find("\n") or v:find("\n") then
@@ -1292,15 +1384,15 @@ local function append_stmt(g, e)
   local check = g_kind(g, f.obj, "list") and "" or (HN.gm .. "(" .. o .. ") == \"list\" and ")
   return pre .. "if " .. check .. "not " .. HN.ST .. ".owned then local _Dn = "
     .. o .. ".n + 1 " .. o .. "[_Dn] = " .. v .. " " .. o .. ".n = _Dn else " .. HN.m_append .. "(" .. o
-    .. ", " .. v .. ") end"
+    .. ", " .. v .. ") end", true
 end
 
 S.ExprStmt = function(g, s)
   local e = s.expr
   if e.tag == "Call" then
-    local code = append_stmt(g, e)
+    local code, is_if = append_stmt(g, e)
     if code then
-      if code:find("^%s*if ") or code:find("^\n*if ") then
+      if is_if then
         g_emit(g, " " .. code .. (g.fn.module and " _Dr = nil" or ""))
       elseif g.fn.module then
         g_emit(g, " _Dr = " .. code)
@@ -1330,7 +1422,7 @@ local function ret_code(g, code)
     g.fn.tries[g.fn.closure].ret = true
     return "return 1, " .. code
   end
-  if code:find("%)$") then return "return (" .. code .. ")" end -- no tail call: keeps the line
+  if sbyte(code, -1) == 41 then return "return (" .. code .. ")" end -- ")": no tail call, keeps the line
   return "return " .. code
 end
 
@@ -1629,7 +1721,8 @@ local function func_text(g, f, defcodes, params, mode)
   local saved_fn, saved_loops, saved_handlers = g.fn, g.loops, g.handlers
   g.fn = { closure = 0, tries = {} }
   g.loops, g.handlers = {}, {}
-  g_emit(g, " " .. func_header(g, params, f._scope, defcodes, mode))
+  g_emit(g, " ")
+  func_header(g, params, f._scope, defcodes, mode, g.buf)
   if f.tag == "PipeDef" then
     local first = params[1] and luaname(params[1].name) or "_Dkw"
     g_emit(g, " local _Dp = " .. first)
@@ -1702,12 +1795,16 @@ local function type_names(t)
   return { t.name }
 end
 
+local EMPTY = {} -- read only
+
 local function funcdef(g, s, method_of)
-  local params = {}
-  if s.receiver then params[1] = s.receiver end
-  for _, p in ipairs(s.params) do params[#params + 1] = p end
-  local decos = {}
-  for i, d in ipairs(s.decorators or {}) do decos[i] = expr(g, d) end
+  local params = all_params(s)
+  local decos = EMPTY
+  local sd = s.decorators
+  if sd and #sd > 0 then
+    decos = {}
+    for i, d in ipairs(sd) do decos[i] = expr(g, d) end
+  end
   local defcodes, dprefix = defaults(g, params)
   if dprefix then g_emit(g, " do " .. dprefix) end
   local lhs
@@ -1726,7 +1823,8 @@ local function funcdef(g, s, method_of)
     local fs = s._scope
     local special = false
     if not g.nonum and g.scope and g.scope.sc.kind == "module" and fs and #decos == 0 then
-      for _, p in ipairs(params) do if fs.num[p.name] then special = true end end
+      local num = fs.num
+      for i = 1, #params do if num[params[i].name] then special = true end end
     end
     if special then
       local buf, cur = g.buf, g.cur
@@ -1737,9 +1835,14 @@ local function funcdef(g, s, method_of)
       wrapper = false
       g_emit(g, ")")
       g.nonum = false
-      local text = concat(g.buf):gsub("\n", " ")
+      -- on the def line: its newlines become spaces (in the few pieces that have any)
+      local gen, n = g.buf, #buf
+      for i = 1, #gen do
+        local p = gen[i]
+        if find(p, "\n", 1, true) then p = p:gsub("\n", " ") end
+        buf[n + i] = p
+      end
       g.buf, g.cur = buf, cur
-      g_emit(g, text)
     end
     g_emit(g, " " .. lhs .. " = ")
   end
@@ -1750,18 +1853,16 @@ local function funcdef(g, s, method_of)
   if wrapper then
     g_emit(g, " _D.generic(" .. lstr(s.name) .. ", " .. fixed_wrapper(params, lhs, mode) .. ")")
   end
-  -- method registrations: receivers and first parameters typed with a non-builtin type
-  local regs = {}
-  if method_of then regs = {}
-  elseif s.receiver then
-    for _, n in ipairs(type_names(s.receiver.type)) do regs[#regs + 1] = n end
-  elseif params[1] and params[1].type then
-    for _, n in ipairs(type_names(params[1].type)) do
-      if not BUILTIN_TYPES[n] then regs[#regs + 1] = n end
+  -- method registrations (methods of a struct are registered above): receivers and first
+  -- parameters typed with a non-builtin type
+  if not method_of then
+    local types = s.receiver and type_names(s.receiver.type)
+      or params[1] and params[1].type and type_names(params[1].type) or EMPTY
+    for _, n in ipairs(types) do
+      if s.receiver or not BUILTIN_TYPES[n] then
+        g_emit(g, " _D.method(" .. lstr(n) .. ", " .. lstr(s.name) .. ", " .. lhs .. ")")
+      end
     end
-  end
-  for _, n in ipairs(regs) do
-    g_emit(g, " _D.method(" .. lstr(n) .. ", " .. lstr(s.name) .. ", " .. lhs .. ")")
   end
   if dprefix then g_emit(g, " end") end
 end
@@ -1821,10 +1922,10 @@ end
 local function distance(a, b, lim)
   local la, lb = #a, #b
   if math.abs(la - lb) > lim then return lim + 1 end
-  local prev = {}
+  local prev, cur = {}, {} -- two rows, swapped
   for j = 0, lb do prev[j] = j end
   for i = 1, la do
-    local cur = { [0] = i }
+    cur[0] = i
     local ca = sbyte(a, i)
     for j = 1, lb do
       local x = prev[j] + 1
@@ -1833,7 +1934,7 @@ local function distance(a, b, lim)
       if y < x then x = y end
       cur[j] = x
     end
-    prev = cur
+    prev, cur = cur, prev
   end
   return prev[lb]
 end
@@ -1850,20 +1951,29 @@ local function candidates(unknown)
     local name = u.name
     local t = byname[name]
     if not t then
-      t = { seen = {}, list = {} }
+      t = { seen = {}, walked = {}, list = {} }
       byname[name] = t
       order[#order + 1] = name
     end
-    local lim = #name <= 3 and 1 or 2
+    local len = #name
+    local lim = len <= 3 and 1 or 2
     local s = u.scope
     while s do
       local sorder = s.order
       budget = budget - #sorder
       if budget <= 0 then break end
-      for _, n in ipairs(sorder) do
-        if not t.seen[n] then
-          t.seen[n] = true
-          if n ~= name and distance(name, n, lim) <= lim then t.list[#t.list + 1] = n end
+      if not t.walked[s] then -- a scope walked for this name has nothing unseen left
+        t.walked[s] = true
+        local seen = t.seen
+        for i = 1, #sorder do
+          local n = sorder[i]
+          if not seen[n] then
+            seen[n] = true
+            local dl = #n - len -- distance's own first test, without the call
+            if dl <= lim and dl >= -lim and n ~= name and distance(name, n, lim) <= lim then
+              t.list[#t.list + 1] = n
+            end
+          end
         end
       end
       s = s.parent
@@ -1882,6 +1992,17 @@ local function candidates(unknown)
   return " _D.cands({" .. concat(parts, ", ") .. "})"
 end
 
+-- the hot helpers' line-1 locals
+local PREAMBLE
+do
+  local hot_l, hot_r = {}, {}
+  for i, h in ipairs(HOT) do
+    hot_l[i] = HOTSET[h]
+    hot_r[i] = "_D." .. h
+  end
+  PREAMBLE = "local _D = _D local " .. concat(hot_l, ", ") .. " = " .. concat(hot_r, ", ")
+end
+
 --- Generates Lua for an analysed Module. Returns the Lua source.
 function C.generate(module)
   local g = setmetatable({ buf = {}, cur = 1, ids = 0, scope = nil, loops = {}, handlers = {},
@@ -1889,14 +2010,9 @@ function C.generate(module)
   local ms = module._scope
   local spill = #ms.order > SPILL and "_Dg" or nil
   g.fn = { closure = 0, tries = {}, module = true }
-  -- line 1 preamble
-  local hot_l, hot_r = {}, {}
-  for _, h in ipairs(HOT) do
-    hot_l[#hot_l + 1] = HOTSET[h]
-    hot_r[#hot_r + 1] = "_D." .. h
-  end
-  g_emit(g, "local _D = _D local " .. concat(hot_l, ", ") .. " = " .. concat(hot_r, ", ")
-    .. " _D.begin() local _Dr")
+  -- line 1 preamble (PREAMBLE is added at the end); buf[1] gets the suggestions
+  g_emit(g, " _D.begin()")
+  g_emit(g, " local _Dr")
   if spill then
     g_emit(g, " local _Dg = {}")
   elseif #ms.order > 0 then
@@ -1932,17 +2048,15 @@ function C.generate(module)
     g_emit(g, " _D.keep({" .. concat(qn, ", ") .. "}, {" .. concat(ln, ", ") .. "})")
   end
   g_emit(g, " return _Dr\n")
-  local lua = concat(g.buf)
+  -- Line-1 inserts made in the buffer, so the text is joined only once: the suggestions
+  -- after _D.begin(), which clears the previous run's, and before it the local `_DN` when
+  -- the text has that name anywhere (PREAMBLE has not, nor its junction with the text).
+  local buf = g.buf
   local cands = module._unknown and #module._unknown > 0 and candidates(module._unknown)
-  if cands then -- after _D.begin(), which clears the previous run's
-    local p = lua:find(" _D.begin()", 1, true) + #" _D.begin()"
-    lua = lua:sub(1, p - 1) .. cands .. lua:sub(p)
-  end
-  if lua:find("_DN", 1, true) then
-    local p = lua:find(" _D.begin()", 1, true)
-    lua = lua:sub(1, p - 1) .. " local _DN = _D.N" .. lua:sub(p)
-  end
-  return lua
+  if cands then buf[1] = buf[1] .. cands end
+  local text = concat(buf)
+  if find(text, "_DN", 1, true) then return PREAMBLE .. " local _DN = _D.N" .. text end
+  return PREAMBLE .. text
 end
 
 return C
