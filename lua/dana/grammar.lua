@@ -502,8 +502,10 @@ local function check_target(st, e)
   adderr_at(st, e, "cannot assign to " .. what .. hint)
 end
 
-local function mkExprStmt(st, p, e, kind, a, b)
-  local l, c = lc(st, p)
+local function mkExprStmt(st, _, e, kind, a, b)
+  -- the statement starts where its first expression does (every expression node has the
+  -- position of its leftmost token), so no lookup of p
+  local l, c = e.line, e.col
   if kind == nil then return { tag = "ExprStmt", expr = e, line = l, col = c } end
   check_target(st, e)
   if kind == "=" then
