@@ -56,7 +56,7 @@ asan:
 	  LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
 	  $(LUA) tools/run-specs.lua spec/core_spec.lua spec/attacks_spec.lua spec/value_spec.lua \
 	  spec/guard_spec.lua spec/reason_spec.lua spec/sanitize_spec.lua spec/audit_spec.lua spec/policy_spec.lua \
-	  spec/lexer_parity_spec.lua
+	  spec/lexer_parity_spec.lua spec/codegen_spec.lua
 	$(MAKE) -B all
 
 valgrind: all
