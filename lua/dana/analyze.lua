@@ -6,7 +6,8 @@
 --     init = {set} }`: the Dana names that are locals of that Lua function, in
 --     first-assignment order; `init` names are locals read before their first
 --     assignment while an enclosing scope has them (the function starts with the
---     enclosing value, Dana's "locals copied in").
+--     enclosing value, Dana's "locals copied in"). `order` and `locals` are one table
+--     (names are strings: the set's array part is the order).
 --   * a `Name` (or `local:` `Scoped`) read that no local can satisfy gets `_global = true`:
 --     codegen reads it from the Dana env (builtins, the private/public/system
 --     fallback, else NameError), e.g. `print(later)` before `later = 1`.
@@ -24,90 +25,114 @@ end
 -- An assignment site is the node that assigns (no table of its own): an Assign or
 -- AugAssign statement, a For or comprehension with one plain target, a def; anything
 -- else is OTHER. SITE_KIND names what each tag means to the inference below.
-local OTHER = {}
+-- sc.sites[name] is the name's one site, or the list { site, site, ..., other = }.
+local OTHER = { tag = "Other" }
 local SITE_KIND = { Assign = "assign", AugAssign = "aug", For = "for", ListComp = "for",
   SetComp = "for", DictComp = "for", FuncDef = "def", PipeDef = "def", StructDef = "def" }
 local PLAIN = {} -- the site tags the inference reads
 for tag, k in pairs(SITE_KIND) do PLAIN[tag] = k ~= "def" end
 
-local collect_stmt
-local function collect_body(body, sc)
-  for i = 1, #body do collect_stmt(body[i], sc) end
-end
+-- The names a loop body assigns count as assigned from the loop's start (a later
+-- iteration may read them). Instead of collecting the body again, the walk marks the
+-- names collect logged while in it: LOG[from + 1 .. LOG_END[loop]] with from = LOG[loop].
+local LOG, LOG_END, NLOG, INLOOP = nil, nil, 0, 0 -- per analysis; LOG is made with the first loop
+
+-- sc.locals[name] is true for a local, ASSIGNED once the walk has passed an assignment
+-- to it (one table per scope instead of two).
+local ASSIGNED = "assigned"
+
 local NOSITES -- (below)
 local function add(sc, name, site)
   local locals = sc.locals
   if not locals[name] then
     locals[name] = true
-    local order = sc.order
-    order[#order + 1] = name
+    locals[#locals + 1] = name -- (sc.order)
   end
-  local sites = sc.sites
-  if site and sites then -- (premark collects names only: no sites)
+  if INLOOP > 0 then
+    NLOG = NLOG + 1
+    LOG[NLOG] = name
+  end
+  if site then
+    local sites = sc.sites
     if sites == NOSITES then
       sites = {}
       sc.sites = sites
     end
     local l = sites[name]
     if not l then
-      l = {}
-      sites[name] = l
+      sites[name] = site -- (most names have one: no list)
+    else
+      if l.tag then -- a second site
+        l = { l, other = not PLAIN[l.tag] or nil }
+        sites[name] = l
+      end
+      l[#l + 1] = site
+      -- a site the inference cannot read (a def, OTHER): the name is no candidate
+      if not PLAIN[site.tag] then l.other = true end
     end
-    l[#l + 1] = site
-    -- a site the inference cannot read (a def, OTHER): the name is no candidate
-    if not PLAIN[site.tag] then l.other = true end
   end
 end
 A.add = add
 
-collect_stmt = function(s, sc)
-  local tag = s.tag
-  if tag == "ExprStmt" or tag == "Return" then return end -- common, and bind nothing
-  if tag == "Assign" or tag == "TypedAssign" or tag == "AugAssign" then
-    local t = s.target
-    local ttag = t.tag
-    if ttag == "Name" or (ttag == "Scoped" and t.scope == "local") then -- is_local_target
-      local site
-      if not sc.sites then site = nil -- premark: names only
-      elseif tag == "Assign" or tag == "AugAssign" then site = s
-      else site = OTHER end
-      add(sc, t.name, site)
+local collect_body -- (body, sc): the names body binds, into scope sc
+
+local function collect_loop(s, sc)
+  if not LOG then LOG, LOG_END = {}, {} end
+  LOG[s] = NLOG
+  INLOOP = INLOOP + 1
+  collect_body(s.body, sc)
+  INLOOP = INLOOP - 1
+  LOG_END[s] = NLOG
+end
+
+collect_body = function(body, sc)
+  for i = 1, #body do
+    local s = body[i]
+    local tag = s.tag
+    if tag == "ExprStmt" or tag == "Return" then -- luacheck: ignore 542
+      -- (common, and bind nothing)
+    elseif tag == "Assign" or tag == "TypedAssign" or tag == "AugAssign" then
+      local t = s.target
+      local ttag = t.tag
+      if ttag == "Name" or (ttag == "Scoped" and t.scope == "local") then -- is_local_target
+        add(sc, t.name, tag == "TypedAssign" and OTHER or s)
+      end
+    elseif tag == "For" then
+      local targets = s.targets
+      for k = 1, #targets do
+        add(sc, targets[k].name, (#targets == 1 and not s.unpack) and s or OTHER)
+      end
+      collect_loop(s, sc)
+    elseif tag == "While" then
+      collect_loop(s, sc)
+    elseif tag == "If" then
+      collect_body(s.body, sc)
+      local elifs = s.elifs
+      for k = 1, #elifs do collect_body(elifs[k].body, sc) end
+      if s.orelse then collect_body(s.orelse.body, sc) end
+    elseif tag == "Try" then
+      collect_body(s.body, sc)
+      for _, h in ipairs(s.handlers) do
+        if h.name then add(sc, h.name, OTHER) end
+        collect_body(h.body, sc)
+      end
+      if s.finalbody then collect_body(s.finalbody.body, sc) end
+    elseif tag == "With" then
+      if s.name then add(sc, s.name, OTHER) end
+      collect_body(s.body, sc)
+    elseif tag == "FuncDef" or tag == "PipeDef" or tag == "StructDef" then
+      add(sc, s.name, s)
+    elseif tag == "InterfaceDef" or tag == "AgentDef" then
+      add(sc, s.name, OTHER)
+    elseif tag == "Import" then
+      for _, a in ipairs(s.names) do add(sc, a.asname or a.name:match("^[^.]+"), OTHER) end
+    elseif tag == "ImportFrom" then
+      for _, a in ipairs(s.names) do add(sc, a.asname or a.name, OTHER) end
     end
-  elseif tag == "For" then
-    local targets = s.targets
-    for i = 1, #targets do
-      add(sc, targets[i].name, sc.sites and ((#targets == 1 and not s.unpack) and s or OTHER))
-    end
-    collect_body(s.body, sc)
-  elseif tag == "While" then
-    collect_body(s.body, sc)
-  elseif tag == "If" then
-    collect_body(s.body, sc)
-    local elifs = s.elifs
-    for i = 1, #elifs do collect_body(elifs[i].body, sc) end
-    if s.orelse then collect_body(s.orelse.body, sc) end
-  elseif tag == "Try" then
-    collect_body(s.body, sc)
-    for _, h in ipairs(s.handlers) do
-      if h.name then add(sc, h.name, OTHER) end
-      collect_body(h.body, sc)
-    end
-    if s.finalbody then collect_body(s.finalbody.body, sc) end
-  elseif tag == "With" then
-    if s.name then add(sc, s.name, OTHER) end
-    collect_body(s.body, sc)
-  elseif tag == "FuncDef" or tag == "PipeDef" or tag == "StructDef" then
-    add(sc, s.name, sc.sites and s)
-  elseif tag == "InterfaceDef" or tag == "AgentDef" then
-    add(sc, s.name, OTHER)
-  elseif tag == "Import" then
-    for _, a in ipairs(s.names) do add(sc, a.asname or a.name:match("^[^.]+"), OTHER) end
-  elseif tag == "ImportFrom" then
-    for _, a in ipairs(s.names) do add(sc, a.asname or a.name, OTHER) end
   end
 end
 
-local ALL -- every scope of the current analysis, parents first
+local ALL, NALL = {}, 0 -- every scope of the current analysis, parents first (reused)
 
 -- Shared read-only empties: most scopes (lambdas, comprehensions, small functions) never
 -- get some of these, and a dozen tables per scope add up; writers replace them first.
@@ -116,7 +141,6 @@ local NOCALLS, NOSTATIC, NOINIT, NOPARAMS, NONUM = empty("NOCALLS"), empty("NOST
   empty("NOINIT"), empty("NOPARAMS"), empty("NONUM")
 NOSITES = empty("NOSITES")
 local NOKIND = empty("NOKIND")
-local NOKINDS = { int = NOKIND, list = NOKIND, dict = NOKIND }
 
 --- sc[key], replacing the shared empty first.
 local function own(sc, key, none)
@@ -128,11 +152,17 @@ local function own(sc, key, none)
   return t
 end
 
+-- A scope reads the empties through its metatable until it owns the table: a smaller
+-- scope table (most scopes own none of them).
+local SCOPE = { __index = { init = NOINIT, sites = NOSITES, params = NOPARAMS, num = NONUM,
+  static = NOSTATIC, calls = NOCALLS, int = NOKIND, list = NOKIND, dict = NOKIND } }
+
 local function newscope(kind, parent)
-  local sc = { kind = kind, parent = parent, locals = {}, order = {}, assigned = {}, init = NOINIT,
-    sites = NOSITES, params = NOPARAMS, num = NONUM, static = NOSTATIC, escapes = {},
-    calls = NOCALLS, kinds = NOKINDS }
-  ALL[#ALL + 1] = sc
+  local locals = {}
+  local sc = setmetatable({ kind = kind, parent = parent, locals = locals, order = locals,
+    escapes = {} }, SCOPE)
+  NALL = NALL + 1
+  ALL[NALL] = sc
   return sc
 end
 
@@ -146,6 +176,8 @@ local function has_outer(sc, name)
 end
 
 local KNOWN -- builtin names (warnings only)
+local WARNINGS, UNKNOWN -- of the current analysis: A.analyze's result, the Module's _unknown
+local LOOPS = 0 -- loops around the statement walked, in its function (break/continue)
 
 function A.declaring(sc, name)
   local s = sc
@@ -156,12 +188,13 @@ function A.declaring(sc, name)
 end
 
 --- Resolves a read; returns the declaring scope (nil for a global read).
-local function read_name(st, sc, node, name)
+local function read_name(sc, node, name)
   local deferred = false
   local s = sc
   while s do
-    if s.locals[name] then
-      if s.assigned[name] or deferred then return s end
+    local v = s.locals[name]
+    if v then
+      if v == ASSIGNED or deferred then return s end
       if s.kind == "func" and has_outer(s, name) then
         own(s, "init", NOINIT)[name] = true
         -- the copy-in reads the outer local as a value
@@ -176,40 +209,40 @@ local function read_name(st, sc, node, name)
   end
   node._global = true
   if not KNOWN[name] then
-    st.warnings[#st.warnings + 1] = { name = name, line = node.line, col = node.col }
-    st.unknown[#st.unknown + 1] = { name = name, scope = sc }
+    WARNINGS[#WARNINGS + 1] = { name = name, line = node.line, col = node.col }
+    UNKNOWN[#UNKNOWN + 1] = { name = name, scope = sc }
   end
 end
 
-local walk_expr, walk_body, walk_stmt
+local walk_expr, walk_body
 
--- WALK[tag](st, sc, e) walks expression e; the hot handlers dispatch on their children
--- directly (one call per node instead of two).
-local function skip() end -- literals: nothing to walk
-local WALK = setmetatable({ Int = skip, Float = skip, String = skip, Bool = skip, None = skip,
-  Placeholder = skip }, { __index = function() return skip end })
+-- WALK[tag](sc, e) walks expression e; literals have no handler (nothing to walk).
+-- The hot handlers dispatch on their children directly (one call per node, none for
+-- a literal).
+local WALK = {}
 
-local function walk_list(st, sc, list)
+local function walk_list(sc, list)
   for i = 1, #list do
     local e = list[i]
-    WALK[e.tag](st, sc, e)
+    local f = WALK[e.tag]
+    if f then f(sc, e) end
   end
 end
 
-local function walk_params_defaults(st, sc, params)
+local function walk_params_defaults(sc, params)
   for i = 1, #params do
     local d = params[i].default
-    if d then walk_expr(st, sc, d) end
+    if d then walk_expr(sc, d) end
   end
 end
 
 local function add_param(fs, name)
   add(fs, name)
-  fs.assigned[name] = true
+  fs.locals[name] = ASSIGNED
   fs.params[name] = true
 end
 
-local function func_scope(_, sc, node, params, receiver)
+local function func_scope(sc, node, params, receiver)
   local fs = newscope("func", sc)
   if receiver or #params > 0 then fs.params = {} end
   if receiver then add_param(fs, receiver.name) end
@@ -218,121 +251,133 @@ local function func_scope(_, sc, node, params, receiver)
   return fs
 end
 
-local function comp(st, sc, node)
-  walk_expr(st, sc, node.iter)
+local function comp(sc, node)
+  walk_expr(sc, node.iter)
   local cs = newscope("comp", sc)
   local targets = node.targets
   for i = 1, #targets do
     local name = targets[i].name
     add(cs, name, (#targets == 1 and not node.unpack) and node or OTHER)
-    cs.assigned[name] = true
+    cs.locals[name] = ASSIGNED
   end
   node._scope = cs
-  if node.cond then walk_expr(st, cs, node.cond) end
+  if node.cond then walk_expr(cs, node.cond) end
   if node.tag == "DictComp" then
-    walk_expr(st, cs, node.key)
-    walk_expr(st, cs, node.value)
+    walk_expr(cs, node.key)
+    walk_expr(cs, node.value)
   else
-    walk_expr(st, cs, node.elt)
+    walk_expr(cs, node.elt)
   end
 end
 
-WALK.Name = function(st, sc, e) -- the most common node
+WALK.Name = function(sc, e) -- the most common node
   local name = e.name
-  if sc.locals[name] and sc.assigned[name] then -- read_name's usual answer: sc itself
+  if sc.locals[name] == ASSIGNED then -- read_name's usual answer: sc itself
     sc.escapes[name] = true
   else
-    local d = read_name(st, sc, e, name)
+    local d = read_name(sc, e, name)
     if d then d.escapes[name] = true end
   end
 end
-WALK.Scoped = function(st, sc, e)
-  if e.scope == "local" then read_name(st, sc, e, e.name) end
+WALK.Scoped = function(sc, e)
+  if e.scope == "local" then read_name(sc, e, e.name) end
 end
-WALK.FString = function(st, sc, e)
+WALK.FString = function(sc, e)
   local parts = e.parts
   for i = 1, #parts do
     local p = parts[i]
-    if p.tag == "FExpr" then walk_expr(st, sc, p.expr) end
+    if p.tag == "FExpr" then walk_expr(sc, p.expr) end
   end
 end
-WALK.List = function(st, sc, e) walk_list(st, sc, e.elts) end
+WALK.List = function(sc, e) walk_list(sc, e.elts) end
 WALK.Tuple, WALK.Set = WALK.List, WALK.List
-WALK.Dict = function(st, sc, e)
+WALK.Dict = function(sc, e)
   local ks, vs = e.keys, e.values
   for i = 1, #ks do
-    walk_expr(st, sc, ks[i])
-    walk_expr(st, sc, vs[i])
+    walk_expr(sc, ks[i])
+    walk_expr(sc, vs[i])
   end
 end
-WALK.ListComp = function(st, sc, e) comp(st, sc, e) end
+WALK.ListComp = function(sc, e) comp(sc, e) end
 WALK.SetComp, WALK.DictComp = WALK.ListComp, WALK.ListComp
-WALK.Lambda = function(st, sc, e)
-  walk_params_defaults(st, sc, e.params)
-  local fs = func_scope(st, sc, e, e.params, e.receiver)
-  walk_expr(st, fs, e.body)
+WALK.Lambda = function(sc, e)
+  walk_params_defaults(sc, e.params)
+  local fs = func_scope(sc, e, e.params, e.receiver)
+  walk_expr(fs, e.body)
 end
-WALK.IfExp = function(st, sc, e)
-  walk_expr(st, sc, e.test)
-  walk_expr(st, sc, e.body)
-  walk_expr(st, sc, e.orelse)
+WALK.IfExp = function(sc, e)
+  walk_expr(sc, e.test)
+  walk_expr(sc, e.body)
+  walk_expr(sc, e.orelse)
 end
-WALK.BinOp = function(st, sc, e)
+WALK.BinOp = function(sc, e)
   local l, r = e.left, e.right
-  WALK[l.tag](st, sc, l)
-  WALK[r.tag](st, sc, r)
+  local f = WALK[l.tag]
+  if f then f(sc, l) end
+  f = WALK[r.tag]
+  if f then f(sc, r) end
 end
 WALK.BoolOp, WALK.Compare = WALK.BinOp, WALK.BinOp
-WALK.UnOp = function(st, sc, e) walk_expr(st, sc, e.operand) end
-WALK.Call = function(st, sc, e)
+WALK.UnOp = function(sc, e) walk_expr(sc, e.operand) end
+WALK.Call = function(sc, e)
   local f = e.func
   if f.tag == "Name" then
-    local d = read_name(st, sc, f, f.name)
+    local name = f.name
+    local d = sc.locals[name] == ASSIGNED and sc or read_name(sc, f, name) -- (as WALK.Name)
     if d then
       local calls = d.calls
       if calls == NOCALLS then calls = {}; d.calls = calls end
-      local l = calls[f.name]
-      if not l then l = {}; calls[f.name] = l end
+      local l = calls[name]
+      if not l then l = {}; calls[name] = l end
       l[#l + 1] = e -- pairs: the call, the scope it is in
       l[#l + 1] = sc
     end
   else
-    WALK[f.tag](st, sc, f)
+    walk_expr(sc, f)
   end
-  walk_list(st, sc, e.args)
+  local args = e.args
+  for i = 1, #args do -- (walk_list, inline: calls are common)
+    local a = args[i]
+    local w = WALK[a.tag]
+    if w then w(sc, a) end
+  end
   local kw = e.kwargs
-  for i = 1, #kw do walk_expr(st, sc, kw[i].value) end
+  for i = 1, #kw do walk_expr(sc, kw[i].value) end
 end
-WALK.Attr = function(st, sc, e)
+WALK.Attr = function(sc, e)
   local o = e.obj
-  WALK[o.tag](st, sc, o)
+  local f = WALK[o.tag]
+  if f then f(sc, o) end
 end
-WALK.Index = function(st, sc, e)
-  walk_expr(st, sc, e.obj)
-  walk_expr(st, sc, e.index)
+WALK.Index = function(sc, e)
+  walk_expr(sc, e.obj)
+  walk_expr(sc, e.index)
 end
-WALK.Slice = function(st, sc, e)
-  if e.lower then walk_expr(st, sc, e.lower) end
-  if e.upper then walk_expr(st, sc, e.upper) end
-  if e.step then walk_expr(st, sc, e.step) end
-end
-
-walk_expr = function(st, sc, e)
-  if e ~= nil then return WALK[e.tag](st, sc, e) end
+WALK.Slice = function(sc, e)
+  if e.lower then walk_expr(sc, e.lower) end
+  if e.upper then walk_expr(sc, e.upper) end
+  if e.step then walk_expr(sc, e.step) end
 end
 
-local function assign_target(st, sc, t)
-  if is_local_target(t) then sc.assigned[t.name] = true
-  elseif t.tag == "Attr" then walk_expr(st, sc, t.obj)
-  elseif t.tag == "Index" then
-    walk_expr(st, sc, t.obj)
-    walk_expr(st, sc, t.index)
+walk_expr = function(sc, e)
+  if e ~= nil then
+    local f = WALK[e.tag]
+    if f then return f(sc, e) end
   end
 end
 
-local function premark(sc, body)
-  -- a scope-like whose locals are sc.assigned and that has no sites: names only
-  collect_body(body, { locals = sc.assigned, order = {} })
+local function assign_target(sc, t)
+  if is_local_target(t) then sc.locals[t.name] = ASSIGNED
+  elseif t.tag == "Attr" then walk_expr(sc, t.obj)
+  elseif t.tag == "Index" then
+    walk_expr(sc, t.obj)
+    walk_expr(sc, t.index)
+  end
+end
+
+local function premark(sc, loop)
+  local locals = sc.locals
+  for i = LOG[loop] + 1, LOG_END[loop] do locals[LOG[i]] = ASSIGNED end
 end
 
 --- A statement Python rejects where it stands ('return' outside a function, 'break' or
@@ -342,137 +387,147 @@ local function syntax_error(node, msg)
   error({ dana_syntax_error = true, line = node.line, col = node.col, msg = msg }, 0)
 end
 
-local function loop_body(st, sc, body)
-  st.loops = st.loops + 1
-  walk_body(st, sc, body)
-  st.loops = st.loops - 1
+local function loop_body(sc, body)
+  LOOPS = LOOPS + 1
+  walk_body(sc, body)
+  LOOPS = LOOPS - 1
 end
 
-local function func_body(st, fs, body) -- loops outside a def do not reach into it
-  local loops = st.loops
-  st.loops = 0
-  walk_body(st, fs, body)
-  st.loops = loops
+local function func_body(fs, body) -- loops outside a def do not reach into it
+  local loops = LOOPS
+  LOOPS = 0
+  walk_body(fs, body)
+  LOOPS = loops
 end
 
-local function walk_func(st, sc, s)
+local function walk_func(sc, s)
   local decorators = s.decorators
-  if decorators then walk_list(st, sc, decorators) end
-  walk_params_defaults(st, sc, s.params)
-  sc.assigned[s.name] = true
-  local fs = func_scope(st, sc, s, s.params, s.receiver)
+  if decorators then walk_list(sc, decorators) end
+  walk_params_defaults(sc, s.params)
+  sc.locals[s.name] = ASSIGNED
+  local fs = func_scope(sc, s, s.params, s.receiver)
   if s.tag == "FuncDef" then
     fs.returns = {}
     fs.fnode = s
     collect_body(s.body, fs)
-    func_body(st, fs, s.body)
+    func_body(fs, s.body)
   else -- PipeDef
     for _, stage in ipairs(s.stages) do
       if stage.alias then add(fs, stage.alias) end
     end
     for _, stage in ipairs(s.stages) do
-      walk_expr(st, fs, stage.expr)
-      if stage.alias then fs.assigned[stage.alias] = true end
+      walk_expr(fs, stage.expr)
+      if stage.alias then fs.locals[stage.alias] = ASSIGNED end
     end
   end
 end
 
-walk_stmt = function(st, sc, s)
-  local tag = s.tag
-  if tag == "Assign" or tag == "TypedAssign" then
-    walk_expr(st, sc, s.value)
-    local t = s.target
-    if t.tag == "Name" then sc.assigned[t.name] = true -- the usual target, inline
-    else assign_target(st, sc, t) end
-  elseif tag == "AugAssign" then
-    walk_expr(st, sc, s.value)
-    if is_local_target(s.target) then read_name(st, sc, s.target, s.target.name) end
-    assign_target(st, sc, s.target)
-  elseif tag == "ExprStmt" then walk_expr(st, sc, s.expr)
-  elseif tag == "Assert" then
-    walk_expr(st, sc, s.test)
-    walk_expr(st, sc, s.msg)
-  elseif tag == "Return" then
-    if sc.kind == "module" then syntax_error(s, "'return' outside function") end
-    walk_expr(st, sc, s.value)
-    if sc.returns then sc.returns[#sc.returns + 1] = s end
-  elseif tag == "Break" then
-    if st.loops == 0 then syntax_error(s, "'break' outside loop") end
-  elseif tag == "Continue" then
-    if st.loops == 0 then syntax_error(s, "'continue' not properly in loop") end
-  elseif tag == "Raise" then
-    walk_expr(st, sc, s.exc)
-    walk_expr(st, sc, s.cause)
-  elseif tag == "If" then
-    walk_expr(st, sc, s.test)
-    walk_body(st, sc, s.body)
-    for _, e in ipairs(s.elifs) do
-      walk_expr(st, sc, e.test)
-      walk_body(st, sc, e.body)
-    end
-    if s.orelse then walk_body(st, sc, s.orelse.body) end
-  elseif tag == "While" then
-    premark(sc, s.body)
-    walk_expr(st, sc, s.test)
-    loop_body(st, sc, s.body)
-  elseif tag == "For" then
-    walk_expr(st, sc, s.iter)
-    local targets = s.targets
-    for i = 1, #targets do sc.assigned[targets[i].name] = true end
-    premark(sc, s.body)
-    loop_body(st, sc, s.body)
-  elseif tag == "Try" then
-    walk_body(st, sc, s.body)
-    for _, h in ipairs(s.handlers) do
-      walk_list(st, sc, h.types)
-      if h.name then sc.assigned[h.name] = true end
-      walk_body(st, sc, h.body)
-    end
-    if s.finalbody then walk_body(st, sc, s.finalbody.body) end
-  elseif tag == "With" then
-    walk_expr(st, sc, s.expr)
-    if s.name then sc.assigned[s.name] = true end
-    walk_body(st, sc, s.body)
-  elseif tag == "FuncDef" or tag == "PipeDef" then walk_func(st, sc, s)
-  elseif tag == "StructDef" then
-    sc.assigned[s.name] = true
-    for _, f in ipairs(s.fields) do
-      if f.default then
-        local fs = newscope("func", sc)
-        f._scope = fs
-        walk_expr(st, fs, f.default)
-      end
-    end
-    for _, d in ipairs(s.defs) do
-      walk_params_defaults(st, sc, d.params)
-      local fs = func_scope(st, sc, d, d.params, d.receiver)
-      if d.tag == "FuncDef" then
-        collect_body(d.body, fs)
-        func_body(st, fs, d.body)
+--- Walks the statements of body in scope sc.
+walk_body = function(sc, body)
+  for i = 1, #body do
+    local s = body[i]
+    local tag = s.tag
+    if tag == "Assign" or tag == "TypedAssign" then
+      local v = s.value
+      local f = WALK[v.tag]
+      if f then f(sc, v) end
+      local t = s.target
+      if t.tag == "Name" then sc.locals[t.name] = ASSIGNED -- the usual target, inline
+      else assign_target(sc, t) end
+    elseif tag == "AugAssign" then
+      walk_expr(sc, s.value)
+      local t = s.target
+      if is_local_target(t) then
+        read_name(sc, t, t.name)
+        sc.locals[t.name] = ASSIGNED
       else
-        for _, stage in ipairs(d.stages) do
-          if stage.alias then add(fs, stage.alias) end
-          walk_expr(st, fs, stage.expr)
-          if stage.alias then fs.assigned[stage.alias] = true end
+        assign_target(sc, t)
+      end
+    elseif tag == "ExprStmt" then
+      local e = s.expr
+      local f = WALK[e.tag]
+      if f then f(sc, e) end
+    elseif tag == "Assert" then
+      walk_expr(sc, s.test)
+      walk_expr(sc, s.msg)
+    elseif tag == "Return" then
+      if sc.kind == "module" then syntax_error(s, "'return' outside function") end
+      walk_expr(sc, s.value)
+      if sc.returns then sc.returns[#sc.returns + 1] = s end
+    elseif tag == "Break" then
+      if LOOPS == 0 then syntax_error(s, "'break' outside loop") end
+    elseif tag == "Continue" then
+      if LOOPS == 0 then syntax_error(s, "'continue' not properly in loop") end
+    elseif tag == "Raise" then
+      walk_expr(sc, s.exc)
+      walk_expr(sc, s.cause)
+    elseif tag == "If" then
+      walk_expr(sc, s.test)
+      walk_body(sc, s.body)
+      for _, e in ipairs(s.elifs) do
+        walk_expr(sc, e.test)
+        walk_body(sc, e.body)
+      end
+      if s.orelse then walk_body(sc, s.orelse.body) end
+    elseif tag == "While" then
+      premark(sc, s)
+      walk_expr(sc, s.test)
+      loop_body(sc, s.body)
+    elseif tag == "For" then
+      walk_expr(sc, s.iter)
+      local targets = s.targets
+      for k = 1, #targets do sc.locals[targets[k].name] = ASSIGNED end
+      premark(sc, s)
+      loop_body(sc, s.body)
+    elseif tag == "Try" then
+      walk_body(sc, s.body)
+      for _, h in ipairs(s.handlers) do
+        walk_list(sc, h.types)
+        if h.name then sc.locals[h.name] = ASSIGNED end
+        walk_body(sc, h.body)
+      end
+      if s.finalbody then walk_body(sc, s.finalbody.body) end
+    elseif tag == "With" then
+      walk_expr(sc, s.expr)
+      if s.name then sc.locals[s.name] = ASSIGNED end
+      walk_body(sc, s.body)
+    elseif tag == "FuncDef" or tag == "PipeDef" then walk_func(sc, s)
+    elseif tag == "StructDef" then
+      sc.locals[s.name] = ASSIGNED
+      for _, f in ipairs(s.fields) do
+        if f.default then
+          local fs = newscope("func", sc)
+          f._scope = fs
+          walk_expr(fs, f.default)
         end
       end
+      for _, d in ipairs(s.defs) do
+        walk_params_defaults(sc, d.params)
+        local fs = func_scope(sc, d, d.params, d.receiver)
+        if d.tag == "FuncDef" then
+          collect_body(d.body, fs)
+          func_body(fs, d.body)
+        else
+          for _, stage in ipairs(d.stages) do
+            if stage.alias then add(fs, stage.alias) end
+            walk_expr(fs, stage.expr)
+            if stage.alias then fs.locals[stage.alias] = ASSIGNED end
+          end
+        end
+      end
+    elseif tag == "AgentDef" then
+      for _, b in ipairs(s.body or {}) do
+        if b.tag == "Assign" then walk_expr(sc, b.value) end
+      end
+      sc.locals[s.name] = ASSIGNED
+    elseif tag == "InterfaceDef" then
+      sc.locals[s.name] = ASSIGNED
+    elseif tag == "Import" then
+      for _, a in ipairs(s.names) do sc.locals[a.asname or a.name:match("^[^.]+")] = ASSIGNED end
+    elseif tag == "ImportFrom" then
+      for _, a in ipairs(s.names) do sc.locals[a.asname or a.name] = ASSIGNED end
     end
-  elseif tag == "AgentDef" then
-    for _, b in ipairs(s.body or {}) do
-      if b.tag == "Assign" then walk_expr(st, sc, b.value) end
-    end
-    sc.assigned[s.name] = true
-  elseif tag == "InterfaceDef" then
-    sc.assigned[s.name] = true
-  elseif tag == "Import" then
-    for _, a in ipairs(s.names) do sc.assigned[a.asname or a.name:match("^[^.]+")] = true end
-  elseif tag == "ImportFrom" then
-    for _, a in ipairs(s.names) do sc.assigned[a.asname or a.name] = true end
   end
-end
-
-walk_body = function(st, sc, body)
-  for i = 1, #body do walk_stmt(st, sc, body[i]) end
 end
 
 -- ---------------------------------------------------------------------------
@@ -488,12 +543,17 @@ local declaring = A.declaring
 -- A fact only depends positively on others, so any order of dropping ends the same.
 -- While a candidate is checked, every true fact it reads is recorded in DEPS (watch),
 -- and dropping a fact re-checks just its readers. Most locals read no such fact: a
--- local's candidate record is only made when it first reads one.
+-- local's candidate record is only made when it first reads one. A local whose first
+-- check reads none (or only final ones) can never be dropped: its facts become FINAL
+-- instead of true, and reading a final fact records nothing (straight-line code reads
+-- locals decided before it).
+local FINAL = "final"
 local CHECKING = false -- in the fixpoint (codegen's calls record nothing)
 local CUR -- the candidate being checked; nil for a local that has no record yet:
 local LOCAL_SC, LOCAL_K, LOCAL_SITES -- ... this one
 local check_local -- (sc, name, sites)
-local DEPS -- DEPS[t][k] = candidates that read the true fact t[k]
+local DEPS -- DEPS[t][k] = candidates that read the true fact t[k]; nil until the first
+local WORK, NWORK -- candidates to re-check (WORK: made with DEPS)
 
 local function watch(t, k)
   local c = CUR
@@ -501,10 +561,15 @@ local function watch(t, k)
     c = { check = check_local, sc = LOCAL_SC, k = LOCAL_K, x = LOCAL_SITES }
     CUR = c
   end
-  local by = DEPS[t]
+  local deps = DEPS
+  if not deps then -- (most analyses have no dependent facts)
+    deps = {}
+    DEPS, WORK = deps, {}
+  end
+  local by = deps[t]
   if not by then
     by = {}
-    DEPS[t] = by
+    deps[t] = by
   end
   local l = by[k]
   if not l then by[k] = { c }
@@ -531,8 +596,10 @@ local function numeric(e, sc)
     if e._global then return false end
     local name = e.name
     local d = declaring(sc, name)
-    if d == nil or d.num[name] ~= true then return false end
-    if CHECKING then watch(d.num, name) end
+    if d == nil then return false end
+    local v = d.num[name]
+    if not v then return false end
+    if CHECKING and v ~= FINAL then watch(d.num, name) end
     return true
   end
   if t == "UnOp" then return e.op ~= "not" and numeric(e.operand, sc) end
@@ -545,7 +612,8 @@ local function numeric(e, sc)
       local d = declaring(sc, f.name)
       local node = d and d.static[f.name]
       local fs = node and node._scope
-      if fs and fs.ret_num and mapped_args(e, node) then
+      -- (positional arguments always map: no need to build the slots)
+      if fs and fs.ret_num and (#e.kwargs == 0 or mapped_args(e, node)) then
         if CHECKING then watch(fs, "ret_num") end
         return true
       end
@@ -555,8 +623,10 @@ local function numeric(e, sc)
 end
 A.numeric = numeric
 
--- Container and int kinds of locals (plain locals only, not parameters).
+-- Container and int kinds of locals (plain locals only, not parameters): the sets
+-- sc.int, sc.list, sc.dict.
 local INTFN = { len = true, int = true }
+local ROUNDFN = { round = true }
 local LISTFN = { list = true, sorted = true }
 local DICTFN = { dict = true }
 local INTOP = { ["+"] = true, ["-"] = true, ["*"] = true, ["//"] = true, ["%"] = true }
@@ -567,9 +637,10 @@ local function name_kind(e, sc, which)
   local name = e.name
   local d = declaring(sc, name)
   if d == nil then return false end
-  local t = d.kinds[which]
-  if t[name] ~= true then return false end
-  if CHECKING then watch(t, name) end
+  local t = d[which]
+  local v = t[name]
+  if not v then return false end
+  if CHECKING and v ~= FINAL then watch(t, name) end
   return true
 end
 
@@ -582,7 +653,7 @@ kind_of = function(e, sc, which)
     if t == "BinOp" then return INTOP[e.op] and kind_of(e.left, sc, "int") and kind_of(e.right, sc, "int") end
     if t == "IfExp" then return kind_of(e.body, sc, "int") and kind_of(e.orelse, sc, "int") end
     if t == "Call" then
-      return is_builtin_call(e, sc, INTFN) or (is_builtin_call(e, sc, { round = true }) and #e.args == 1)
+      return is_builtin_call(e, sc, INTFN) or (is_builtin_call(e, sc, ROUNDFN) and #e.args == 1)
     end
     return false
   elseif which == "list" then
@@ -594,26 +665,6 @@ end
 A.kind_of = kind_of
 
 local RANGE = { range = true }
-
-local function site_kind(site, sc, which)
-  local k = SITE_KIND[site.tag]
-  if k == "assign" then return kind_of(site.value, sc, which) end
-  if k == "aug" then
-    if which == "int" then return INTOP[site.op] and kind_of(site.value, sc, "int") end
-    if which == "list" then return site.op == "+" end
-    return false
-  end
-  if k == "for" then return which == "int" and is_builtin_call(site.iter, sc, RANGE) end
-  return false
-end
-
-local function site_numeric(site, sc)
-  local k = SITE_KIND[site.tag]
-  if k == "assign" then return numeric(site.value, sc) end
-  if k == "aug" then return NUMOP[site.op] and numeric(site.value, sc) end
-  if k == "for" then return is_builtin_call(site.iter, sc, RANGE) end
-  return false
-end
 
 --- Does a body always end in `return <value>` (no falling off the end)?
 local function always_returns(body)
@@ -640,12 +691,14 @@ local function param_names(node)
   return t
 end
 
---- Arguments of a call to `node` in positional order (nil = missing), or nil if the
--- keywords cannot be mapped at compile time (same rule as codegen's static calls).
-mapped_args = function(call, node)
-  local params = param_names(node)
+local function param_index(params)
   local index = {}
-  for i, p in ipairs(params) do index[p.name] = i end
+  for i = 1, #params do index[params[i].name] = i end
+  return index
+end
+
+--- mapped_args with the param_names and param_index of the def.
+local function map_args(call, params, index)
   local last = #call.args
   if last > #params then last = #params end
   local slots = {}
@@ -659,6 +712,13 @@ mapped_args = function(call, node)
     last = i
   end
   return slots, params
+end
+
+--- Arguments of a call to `node` in positional order (nil = missing), or nil if the
+-- keywords cannot be mapped at compile time (same rule as codegen's static calls).
+mapped_args = function(call, node)
+  local params = param_names(node)
+  return map_args(call, params, param_index(params))
 end
 A.mapped_args = mapped_args
 
@@ -678,12 +738,10 @@ end
 
 A.registers_method = registers_method
 
-local WORK, NWORK -- candidates to re-check
-
 --- Drops fact t[k] and queues the candidates that read it.
 local function drop(t, k)
   t[k] = nil
-  local by = DEPS[t]
+  local by = DEPS and DEPS[t]
   local readers = by and by[k]
   if readers then
     for i = 1, #readers do
@@ -697,25 +755,95 @@ local function drop(t, k)
   end
 end
 
-local function sites_numeric(sites, sc)
-  for i = 1, #sites do
-    if not site_numeric(sites[i], sc) then return false end
+-- Each of these reads every site of l = sc.sites[name]: l[i], or l itself when it is the
+-- one site (l.tag). The sites of a candidate are all "assign", "aug" or "for".
+
+--- Do all sites store a number?
+local function sites_numeric(l, sc)
+  local one = l.tag
+  for i = 1, one and 1 or #l do
+    local site = one and l or l[i]
+    local k = SITE_KIND[site.tag]
+    local ok
+    if k == "assign" then ok = numeric(site.value, sc)
+    elseif k == "aug" then ok = NUMOP[site.op] and numeric(site.value, sc)
+    else ok = k == "for" and is_builtin_call(site.iter, sc, RANGE) end
+    if not ok then return false end
   end
   return true
 end
 
+--- Do all sites store an int?
+local function sites_int(l, sc)
+  local one = l.tag
+  for i = 1, one and 1 or #l do
+    local site = one and l or l[i]
+    local k = SITE_KIND[site.tag]
+    local ok
+    if k == "assign" then ok = kind_of(site.value, sc, "int")
+    elseif k == "aug" then ok = INTOP[site.op] and kind_of(site.value, sc, "int")
+    else ok = k == "for" and is_builtin_call(site.iter, sc, RANGE) end
+    if not ok then return false end
+  end
+  return true
+end
+
+-- The values kind_of(, "list" / "dict") can say yes to.
+local MAYBOX = { List = true, ListComp = true, Dict = true, DictComp = true, Call = true,
+  Name = true, Scoped = true }
+
+--- "list" or "dict" when all sites store that container, else nil (a value is never both;
+-- an AugAssign `+=` keeps a list).
+local function sites_container(l, sc)
+  local one = l.tag
+  local kind
+  for i = 1, one and 1 or #l do
+    local site = one and l or l[i]
+    local k = SITE_KIND[site.tag]
+    local this
+    if k == "assign" then
+      local v = site.value
+      if not MAYBOX[v.tag] then return nil end
+      if kind_of(v, sc, "list") then this = "list"
+      elseif kind_of(v, sc, "dict") then this = "dict" end
+    elseif k == "aug" and site.op == "+" then
+      this = "list"
+    end
+    if not this or (kind and this ~= kind) then return nil end
+    kind = this
+  end
+  return kind
+end
+
+-- The values numeric() and kind_of(, "int") can say yes to: any other is no number and
+-- no int whatever the facts (and they read none).
+local MAYNUM = { Int = true, Float = true, Name = true, Scoped = true, UnOp = true, BinOp = true,
+  IfExp = true, Call = true }
+
+--- Does some site fail both the numeric and the int check without reading a fact? Then
+-- the local is no candidate for either: the fixpoint would drop both at once.
+local function never_numeric(l, sc)
+  local one = l.tag
+  for i = 1, one and 1 or #l do
+    local site = one and l or l[i]
+    if SITE_KIND[site.tag] == "for" then
+      if not is_builtin_call(site.iter, sc, RANGE) then return true end
+    elseif not MAYNUM[site.value.tag] then
+      return true
+    end
+  end
+  return false
+end
+
 -- Checks: each re-checks the facts of its candidate that still hold.
 check_local = function(sc, name, sites)
-  local num = sc.num
-  if num[name] and not sites_numeric(sites, sc) then drop(num, name) end
-  local it = sc.kinds.int
-  if it[name] then
-    for i = 1, #sites do
-      if not site_kind(sites[i], sc, "int") then
-        drop(it, name)
-        break
-      end
-    end
+  local num, it = sc.num, sc.int
+  if num[name] and not sites_numeric(sites, sc) then
+    drop(num, name)
+    -- kind_of's int rules are numeric's, narrowed: no number, no int (no need to check)
+    if it[name] then drop(it, name) end
+  elseif it[name] and not sites_int(sites, sc) then
+    drop(it, name)
   end
 end
 
@@ -743,18 +871,31 @@ local function check_ret(fs)
   end
 end
 
+-- The candidates of the current analysis, reused (cleared after each): parallel arrays of
+-- the local candidates' scope, name, sites; CANDS: the other candidates' records.
+local LSC, LNAME, LSITES, CANDS = {}, {}, {}, {}
+
 --- Checks every candidate once, then re-checks readers of dropped facts until none drops.
--- locals: parallel arrays of the local candidates' scope, name, sites; cands: the others.
-local function fixpoint(lsc, lname, lsites, cands)
-  CHECKING, DEPS, WORK, NWORK = true, {}, {}, 0
-  for i = 1, #lsc do
-    CUR, LOCAL_SC, LOCAL_K, LOCAL_SITES = nil, lsc[i], lname[i], lsites[i]
-    check_local(lsc[i], lname[i], lsites[i])
+local function fixpoint(n)
+  CHECKING, NWORK = true, 0
+  local lsc, lname, lsites = LSC, LNAME, LSITES
+  for i = 1, n do
+    local sc, name = lsc[i], lname[i]
+    CUR, LOCAL_SC, LOCAL_K, LOCAL_SITES = nil, sc, name, lsites[i]
+    check_local(sc, name, lsites[i])
+    if not CUR then -- read no fact that may still drop: final
+      local num, it = sc.num, sc.int
+      if num[name] then num[name] = FINAL end
+      if it[name] then it[name] = FINAL end
+    end
+    lsc[i], lname[i], lsites[i] = nil, nil, nil
   end
+  local cands = CANDS
   for i = 1, #cands do
     local c = cands[i]
     CUR = c
     c.check(c.sc, c.k, c.x)
+    cands[i] = nil
   end
   while NWORK > 0 do
     local c = WORK[NWORK]
@@ -767,98 +908,107 @@ local function fixpoint(lsc, lname, lsites, cands)
   CHECKING, CUR, LOCAL_SC, LOCAL_K, LOCAL_SITES, DEPS, WORK = false, nil, nil, nil, nil, nil, nil
 end
 
---- Numeric and kind inference over every scope (parents first), after the walk.
-local function finish(scopes)
-  local lsc, lname, lsites, n = {}, {}, {}, 0
-  local cands = {}
-  for s = 1, #scopes do
-    local sc = scopes[s]
-    local sites = sc.sites
-    if sites ~= NOSITES then -- (add replaces it with the first site)
-      local params, init = sc.params, sc.init
-      local kinds = { int = {}, list = NOKIND, dict = NOKIND }
-      sc.kinds = kinds
-      local it, num = kinds.int, sc.num
-      local order = sc.order
-      for o = 1, #order do -- first-assignment order, not pairs(): the output must not vary
-        local name = order[o]
-        local l = sites[name]
-        local cand = l and not params[name] and not init[name]
-        if cand and not l.other then
-          if num == NONUM then num = own(sc, "num", NONUM) end
-          num[name] = true
-          it[name] = true
-          n = n + 1
-          lsc[n], lname[n], lsites[n] = sc, name, l
-          -- list / dict kinds: one pass, in this order (a name assigned from another
-          -- local sees that local's kind only when it was decided before)
-          local isl, isd = true, true
-          for i = 1, #l do
-            if isl and not site_kind(l[i], sc, "list") then isl = false end
-            if isd and not site_kind(l[i], sc, "dict") then isd = false end
-            if not isl and not isd then break end
-          end
-          if isl then own(kinds, "list", NOKIND)[name] = true end
-          if isd then own(kinds, "dict", NOKIND)[name] = true end
-        elseif cand and #l == 1 and SITE_KIND[l[1].tag] == "def" then
-          local node = l[1]
-          if not (node.decorators and #node.decorators > 0) then
-            if sc.static == NOSTATIC then sc.static = {} end
-            sc.static[name] = node
-          end
-        end
+--- Queues the plain locals of sc (first-assignment order, not pairs(): the output must
+-- not vary) and decides their list / dict kinds; finds its static defs. Returns the new
+-- count of LSC.
+local function local_candidates(sc, n)
+  local sites, params, init = sc.sites, sc.params, sc.init
+  local num, it = sc.num, sc.int
+  local order = sc.order
+  for o = 1, #order do
+    local name = order[o]
+    local l = sites[name]
+    local cand = l and not params[name] and not init[name]
+    local single = cand and l.tag -- (the tag of its one site)
+    local plain
+    if single then plain = PLAIN[single] else plain = cand and not l.other end
+    if plain then
+      if not never_numeric(l, sc) then
+        if num == NONUM then num = own(sc, "num", NONUM) end
+        if it == NOKIND then it = own(sc, "int", NOKIND) end
+        num[name] = true
+        it[name] = true
+        n = n + 1
+        LSC[n], LNAME[n], LSITES[n] = sc, name, l
       end
-    end
-    for name, node in pairs(sc.static) do
-      if node.tag == "FuncDef" and node._scope then
-        local fs = node._scope
-        fs.ret_num = always_returns(node.body)
-        if fs.ret_num then cands[#cands + 1] = { check = check_ret, sc = fs } end
-        -- parameters: numeric candidates when every use of the function is a mappable call
-        local calls = sc.calls[name]
-        local ok = not sc.escapes[name] and not registers_method(node) and calls ~= nil
-          and #calls > 0
-        local sites_ok = {}
-        if ok then
-          for i = 1, #calls, 2 do
-            local slots = mapped_args(calls[i], node)
-            if not slots then ok = false break end
-            sites_ok[#sites_ok + 1] = { slots = slots, scope = calls[i + 1] }
-          end
-        end
-        if ok then
-          fs.callsites = sites_ok
-          local params = param_names(node)
-          fs.pnodes = params
-          local index = {}
-          for i, p in ipairs(params) do index[p.name] = i end
-          for i, p in ipairs(params) do
-            if index[p.name] == i then -- a repeated name: its last position, once
-              own(fs, "num", NONUM)[p.name] = true
-              cands[#cands + 1] = { check = check_param, sc = fs, k = p.name, x = i }
-            end
-          end
-        end
-        fs.fname = name
-      end
+      -- list / dict kinds: one pass, in this order (a name assigned from another
+      -- local sees that local's kind only when it was decided before)
+      local kind = sites_container(l, sc)
+      if kind then own(sc, kind, NOKIND)[name] = true end
+    elseif single and SITE_KIND[single] == "def" then
+      if not (l.decorators and #l.decorators > 0) then own(sc, "static", NOSTATIC)[name] = l end
     end
   end
-  fixpoint(lsc, lname, lsites, cands)
+  return n
+end
+
+--- Queues the return and parameter candidates of the static FuncDefs of sc.
+local function def_candidates(sc)
+  local cands = CANDS
+  for name, node in pairs(sc.static) do
+    if node.tag == "FuncDef" and node._scope then
+      local fs = node._scope
+      fs.ret_num = always_returns(node.body)
+      if fs.ret_num then cands[#cands + 1] = { check = check_ret, sc = fs } end
+      -- parameters: numeric candidates when every use of the function is a mappable call
+      local calls = sc.calls[name]
+      local ok = not sc.escapes[name] and not registers_method(node) and calls ~= nil
+        and #calls > 0
+      local sites_ok, params, index
+      if ok then
+        sites_ok, params = {}, param_names(node)
+        index = param_index(params)
+        for i = 1, #calls, 2 do
+          local slots = map_args(calls[i], params, index)
+          if not slots then ok = false break end
+          sites_ok[#sites_ok + 1] = { slots = slots, scope = calls[i + 1] }
+        end
+      end
+      if ok then
+        fs.callsites = sites_ok
+        fs.pnodes = params
+        for i = 1, #params do
+          local p = params[i]
+          if index[p.name] == i then -- a repeated name: its last position, once
+            own(fs, "num", NONUM)[p.name] = true
+            cands[#cands + 1] = { check = check_param, sc = fs, k = p.name, x = i }
+          end
+        end
+      end
+      fs.fname = name
+    end
+  end
+end
+
+--- Numeric and kind inference over every scope (parents first), after the walk.
+local function finish(scopes, nscopes)
+  local n = 0
+  for s = 1, nscopes do
+    local sc = scopes[s]
+    scopes[s] = nil
+    if sc.sites ~= NOSITES then n = local_candidates(sc, n) end -- (add owns it at the first site)
+    if sc.static ~= NOSTATIC then def_candidates(sc) end
+  end
+  fixpoint(n)
 end
 
 --- Analyses a Module in place; `known` is a set of names the env provides.
 function A.analyze(module, known)
   KNOWN = known or {}
-  ALL = {}
-  local st = { warnings = {}, unknown = {}, loops = 0 }
+  for i = 1, NALL do ALL[i] = nil end -- (left by an analysis that raised)
+  NALL = 0
+  LOG, LOG_END, NLOG, INLOOP = nil, nil, 0, 0
+  WARNINGS, UNKNOWN, LOOPS = {}, {}, 0
   local ms = newscope("module", nil)
   collect_body(module.body, ms)
   module._scope = ms
-  module._unknown = st.unknown
-  walk_body(st, ms, module.body)
-  finish(ALL)
-  ALL = nil
-  return st.warnings
+  module._unknown = UNKNOWN
+  walk_body(ms, module.body)
+  finish(ALL, NALL) -- (clears ALL)
+  NALL = 0
+  local warnings = WARNINGS
+  LOG, LOG_END, WARNINGS, UNKNOWN = nil, nil, nil, nil
+  return warnings
 end
 
 return A
