@@ -438,6 +438,8 @@ E.Dict = function(g, e)
   return pre .. "_D.D({" .. concat(t, ", ") .. "}, " .. #e.keys .. ")"
 end
 
+local EMPTY = {} -- read only
+
 local ARITH_FN = { ["+"] = "add", ["-"] = "sub", ["*"] = "mul", ["/"] = "div",
   ["//"] = "floordiv", ["%"] = "mod", ["**"] = "pow" }
 
@@ -698,9 +700,11 @@ local function has_nd(params)
   return false
 end
 
+--- The receiver (if any) and the parameters of a def or lambda (read only: without a
+-- receiver, the node's own list).
 local function all_params(node)
-  local params = {}
-  if node.receiver then params[1] = node.receiver end
+  if not node.receiver then return node.params end
+  local params = { node.receiver }
   for _, p in ipairs(node.params) do params[#params + 1] = p end
   return params
 end
@@ -759,15 +763,16 @@ function G:static_args(e, name)
   if not s then return nil end
   local node = s.sc.static[name]
   if not node then return nil end
-  local pnames, params, fixed = {}, nil, false
-  if node.tag == "StructDef" then
+  local struct = node.tag == "StructDef"
+  local fixed = not struct and self:fixed(node, s.sc)
+  if #e.kwargs == 0 and not fixed then return nil end -- the usual call: nothing to map
+  local pnames, params = {}, nil
+  if struct then
     for i, f in ipairs(node.fields) do pnames[i] = f.name end
   else
     params = all_params(node)
     for i, p in ipairs(params) do pnames[i] = p.name end
-    fixed = self:fixed(node, s.sc)
   end
-  if #e.kwargs == 0 and not fixed then return nil end
   -- a skipped position reads as a passed None in the vararg convention (structs too)
   local gaps_ok = fixed or (params ~= nil and not has_nd(params))
   local index = {}
@@ -1016,10 +1021,11 @@ local CONST = { Int = true, Float = true, String = true, Bool = true, None = tru
 --- Default values: constants inline, others in `_DdN` locals of an enclosing do-block.
 -- Returns defcodes (by param index) and the prefix "local _Dd1, _Dd2 = a, b" or nil.
 local function defaults(g, params)
-  local defcodes, dnames, dvals = {}, nil, nil
+  local defcodes, dnames, dvals = EMPTY, nil, nil -- a table only for defs with defaults
   for i = 1, #params do
     local d = params[i].default
     if d then
+      if defcodes == EMPTY then defcodes = {} end
       local code = E[d.tag](g, d)
       if CONST[d.tag] or is_num(d) then
         defcodes[i] = code
@@ -1038,13 +1044,11 @@ end
 
 E.Lambda = function(g, e)
   local pre = e.line and e.line > g.cur and g_pre(g, e) or ""
-  local params = {}
-  if e.receiver then params[1] = e.receiver end
-  for _, p in ipairs(e.params) do params[#params + 1] = p end
+  local params = all_params(e)
   local defcodes, dprefix = defaults(g, params)
   g:push_scope(e._scope)
   local saved = g.fn
-  g.fn = { closure = 0, tries = {} }
+  g.fn = { closure = 0 } -- tries: made by the first Try
   local head = {}
   func_header(g, params, e._scope, defcodes, has_nd(params) and "vararg" or nil, head)
   head = concat(head)
@@ -1532,6 +1536,7 @@ end
 local function loop_body(g, body)
   local label = "_Dc" .. g:id()
   local lp = { label = label, closure = g.fn.closure }
+  if g.loops == EMPTY then g.loops = {} end
   g.loops[#g.loops + 1] = lp
   local wrap = has_continue(body)
   if wrap then g_emit(g, " do") end
@@ -1644,6 +1649,7 @@ S.Try = function(g, s)
   local de, dr = "_De" .. id, "_Dx" .. id
   local ctx = {}
   local fn = g.fn
+  if not fn.tries then fn.tries = {} end
   g_emit(g, " do local " .. ok .. ", " .. c .. ", " .. v .. " = _D.pcall(function()")
   fn.closure = fn.closure + 1
   fn.tries[fn.closure] = ctx
@@ -1659,6 +1665,7 @@ S.Try = function(g, s)
       fn.closure = fn.closure + 1
       fn.tries[fn.closure] = ctx
     end
+    if g.handlers == EMPTY then g.handlers = {} end
     g.handlers[#g.handlers + 1] = dr
     for i, h in ipairs(s.handlers) do
       g_nl(g, h.line)
@@ -1719,8 +1726,8 @@ end
 local function func_text(g, f, defcodes, params, mode)
   g:push_scope(f._scope)
   local saved_fn, saved_loops, saved_handlers = g.fn, g.loops, g.handlers
-  g.fn = { closure = 0, tries = {} }
-  g.loops, g.handlers = {}, {}
+  g.fn = { closure = 0 } -- tries: made by the first Try
+  g.loops, g.handlers = EMPTY, EMPTY -- read only: made by the first loop or handler
   g_emit(g, " ")
   func_header(g, params, f._scope, defcodes, mode, g.buf)
   if f.tag == "PipeDef" then
@@ -1794,8 +1801,6 @@ local function type_names(t)
   end
   return { t.name }
 end
-
-local EMPTY = {} -- read only
 
 local function funcdef(g, s, method_of)
   local params = all_params(s)
@@ -1878,7 +1883,7 @@ S.StructDef = function(g, s)
     if f.default then
       g:push_scope(f._scope)
       local saved = g.fn
-      g.fn = { closure = 0, tries = {} }
+      g.fn = { closure = 0 } -- tries: made by the first Try
       local d = expr(g, f.default)
       g.fn = saved
       g:pop_scope()
@@ -2009,15 +2014,18 @@ function C.generate(module)
     nummemo = {}, kindmemo = {}, fixedmemo = {} }, G)
   local ms = module._scope
   local spill = #ms.order > SPILL and "_Dg" or nil
-  g.fn = { closure = 0, tries = {}, module = true }
-  -- line 1 preamble (PREAMBLE is added at the end); buf[1] gets the suggestions
+  g.fn = { closure = 0, module = true }
+  -- line 1: PREAMBLE, then _D.begin() (buf[2] gets the suggestions)
+  local order = ms.order
+  local ln -- the Lua names of the top-level locals (declared here, kept at the end)
+  g_emit(g, PREAMBLE)
   g_emit(g, " _D.begin()")
   g_emit(g, " local _Dr")
   if spill then
     g_emit(g, " local _Dg = {}")
-  elseif #ms.order > 0 then
-    local ln = {}
-    for i, n in ipairs(ms.order) do ln[i] = luaname(n) end
+  elseif #order > 0 then
+    ln = {}
+    for i = 1, #order do ln[i] = LUANAME[order[i]] end
     g_emit(g, " local " .. concat(ln, ", "))
   end
   g:push_scope(ms, spill)
@@ -2039,24 +2047,24 @@ function C.generate(module)
   -- top-level names persist in the agent for its next runs (read back through the env)
   if spill then
     g_emit(g, " _D.keepall(_Dg)")
-  elseif #ms.order > 0 then
-    local qn, ln = {}, {}
-    for i, n in ipairs(ms.order) do
-      qn[i] = lstr(n)
-      ln[i] = luaname(n)
-    end
+  elseif ln then
+    local qn = {}
+    for i = 1, #order do qn[i] = lstr(order[i]) end
     g_emit(g, " _D.keep({" .. concat(qn, ", ") .. "}, {" .. concat(ln, ", ") .. "})")
   end
   g_emit(g, " return _Dr\n")
   -- Line-1 inserts made in the buffer, so the text is joined only once: the suggestions
   -- after _D.begin(), which clears the previous run's, and before it the local `_DN` when
-  -- the text has that name anywhere (PREAMBLE has not, nor its junction with the text).
+  -- the text after PREAMBLE has that name anywhere (PREAMBLE has not, nor its junction
+  -- with the text); that rare case joins again.
   local buf = g.buf
   local cands = module._unknown and #module._unknown > 0 and candidates(module._unknown)
-  if cands then buf[1] = buf[1] .. cands end
+  if cands then buf[2] = buf[2] .. cands end
   local text = concat(buf)
-  if find(text, "_DN", 1, true) then return PREAMBLE .. " local _DN = _D.N" .. text end
-  return PREAMBLE .. text
+  if find(text, "_DN", #PREAMBLE + 1, true) then
+    return PREAMBLE .. " local _DN = _D.N" .. text:sub(#PREAMBLE + 1)
+  end
+  return text
 end
 
 return C
