@@ -658,6 +658,18 @@ E.Call = function(g, e)
     if simple(o) then return pre .. g_pre(g, f) .. o .. ".n" end
     return pre .. "len(" .. o .. ")"
   end
+  -- dict(k=v, ...) of the builtin is a dict literal: it keeps the keywords' order, which a
+  -- call's keyword table has lost (Python's dict() keeps it)
+  if f.tag == "Name" and f.name == "dict" and f._global and #e.args == 0 and #e.kwargs > 0
+    and not g_lookup(g, "dict") then
+    local fpre = g_pre(g, f)
+    local t = {}
+    for i, k in ipairs(e.kwargs) do
+      t[2 * i - 1] = g_pre(g, k) .. lstr(k.name)
+      t[2 * i] = expr(g, k.value)
+    end
+    return pre .. fpre .. "_D.D({" .. concat(t, ", ") .. "}, " .. #e.kwargs .. ")"
+  end
   local fs = expr(g, f)
   if f.tag == "Lambda" then
     fs = "(" .. fs .. ")"

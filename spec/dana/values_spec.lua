@@ -63,6 +63,15 @@ describe("§1.6 keys", function()
     { name = "True, 1 and 1.0 are one set member", src = [[
         print(len({1, "hello", 3.14, True}))
       ]], out = "3\n" },
+    { name = "dict(k=v) keeps the keywords' order and None values", src = [[
+        print(dict(zeta=1, alpha=2, mid=None))
+        print(dict([("x", 1)], y=2), dict())
+      ]], out = "{'zeta': 1, 'alpha': 2, 'mid': None}\n{'x': 1, 'y': 2} {}\n" },
+    { name = "a program's own dict is called, not the builtin", src = [[
+        def dict(a=0, b=0):
+            return a - b
+        print(dict(b=1, a=5))
+      ]], out = "4\n" },
     { name = "equal keys keep the first key and the last value", src = [[
         print({1: "int", True: "bool", 1.0: "float"})
       ]], out = "{1: 'float'}\n" },
