@@ -678,8 +678,17 @@ E.Call = function(g, e)
     if not (last == 41 or last == 93 or fs:match("^[%a_][%w_%.]*$")) then fs = "(" .. fs .. ")" end
   end
   if f.tag == "Name" and not f._global then
-    local mapped = g:static_args(e, f.name)
+    local mapped, bad = g:static_args(e, f.name)
     if mapped then return pre .. fs .. "(" .. mapped .. ")" end
+    if bad then -- Python's TypeError, after the arguments are evaluated as the call would
+      local parts = { lstr(bad) }
+      for i = 1, #e.args do parts[#parts + 1] = expr(g, e.args[i]) end
+      for i = 1, #e.kwargs do
+        local k = e.kwargs[i]
+        parts[#parts + 1] = g_pre(g, k) .. expr(g, k.value)
+      end
+      return pre .. "_D.kwerr(" .. concat(parts, ", ") .. ")"
+    end
   end
   return pre .. fs .. "(" .. callargs(g, e) .. ")"
 end
@@ -791,6 +800,17 @@ function G:static_args(e, name)
   for i, n in ipairs(pnames) do index[n] = i end
   local last = #e.args
   if last > #pnames and #e.kwargs > 0 then return nil end
+  if not struct then -- a call the def cannot take: the error Python raises (nil: no static call)
+    local seen = {}
+    for _, k in ipairs(e.kwargs) do
+      local i = index[k.name]
+      if not i then return nil, name .. "() got an unexpected keyword argument '" .. k.name .. "'" end
+      if i <= #e.args or seen[i] then
+        return nil, name .. "() got multiple values for argument '" .. k.name .. "'"
+      end
+      seen[i] = true
+    end
+  end
   local slots = {}
   for _, k in ipairs(e.kwargs) do
     local i = index[k.name]

@@ -33,6 +33,8 @@ local D = {
 for k, f in pairs(M.FAST) do D[k] = f end
 
 local N = R.N
+--- A static call the def cannot take (codegen knows it): Python's TypeError.
+function D.kwerr(msg) R.raise("TypeError", msg) end
 --- An argument that may be None, passed into a "fixed" function's ND slot.
 function D.nn(v)
   if v == nil then return N end

@@ -338,6 +338,44 @@ describe("§1.2 return / pass", function()
   }
 end)
 
+describe("§1.7 arguments a def cannot take raise TypeError (Python)", function()
+  H.cases {
+    { name = "an unknown keyword", src = [[
+        def total(price, qty=1):
+            return price * qty
+        print(total(2, qty=3))
+        print(total(2, qt=3))
+      ]], out = "6\n", err = { kind = "TypeError", msg = "total() got an unexpected keyword argument 'qt'", line = 4, col = 16 } },
+    { name = "a keyword for a position already given", src = [[
+        def total(price, qty=1):
+            return price * qty
+        total(2, price=3)
+      ]], err = { kind = "TypeError", msg = "total() got multiple values for argument 'price'", line = 3 } },
+    { name = "an unknown keyword after reordered ones", src = [[
+        def f(a, b=2):
+            return a + b
+        print(f(b=1, a=2))
+        f(b=1, a=2, c=3)
+      ]], out = "3\n", err = { kind = "TypeError", msg = "unexpected keyword argument 'c'", line = 4 } },
+    { name = "the arguments are evaluated first", src = [[
+        def f(a):
+            return a
+        def noisy():
+            print("evaluated")
+            return 1
+        f(noisy(), b=2)
+      ]], out = "evaluated\n", err = { kind = "TypeError", msg = "unexpected keyword argument 'b'", line = 6 } },
+    { name = "the error can be caught like any TypeError", src = [[
+        def f(a):
+            return a
+        try:
+            f(1, z=2)
+        except TypeError as e:
+            print("caught", e)
+      ]], out = "caught f() got an unexpected keyword argument 'z'\n" },
+  }
+end)
+
 describe("§1.7 arguments: an explicit None is not a missing argument (Python)", function()
   H.cases {
     { name = "positional None, keyword None and a missing argument", src = [[
