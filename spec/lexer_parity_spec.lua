@@ -56,13 +56,7 @@ local function parity(src, max_depth, max_fdepth)
 end
 
 -- xorshift64*, independent of math.random's state
-local function rng(seed)
-  local x = seed
-  return function(n) -- integer in 1..n
-    x = x ~ (x << 13); x = x ~ (x >> 7); x = x ~ (x << 17)
-    return (x >> 1) % n + 1
-  end
-end
+local rng = require("helpers.rng")
 
 local function read(path)
   local h = io.open(path, "rb")

@@ -758,35 +758,25 @@ end
 -- Each of these reads every site of l = sc.sites[name]: l[i], or l itself when it is the
 -- one site (l.tag). The sites of a candidate are all "assign", "aug" or "for".
 
---- Do all sites store a number?
-local function sites_numeric(l, sc)
+--- Do all sites store a value `is_kind` accepts (`ops`: the augmented operators that keep it)?
+local function sites_store(l, sc, is_kind, ops)
   local one = l.tag
   for i = 1, one and 1 or #l do
     local site = one and l or l[i]
     local k = SITE_KIND[site.tag]
     local ok
-    if k == "assign" then ok = numeric(site.value, sc)
-    elseif k == "aug" then ok = NUMOP[site.op] and numeric(site.value, sc)
+    if k == "assign" then ok = is_kind(site.value, sc)
+    elseif k == "aug" then ok = ops[site.op] and is_kind(site.value, sc)
     else ok = k == "for" and is_builtin_call(site.iter, sc, RANGE) end
     if not ok then return false end
   end
   return true
 end
 
---- Do all sites store an int?
-local function sites_int(l, sc)
-  local one = l.tag
-  for i = 1, one and 1 or #l do
-    local site = one and l or l[i]
-    local k = SITE_KIND[site.tag]
-    local ok
-    if k == "assign" then ok = kind_of(site.value, sc, "int")
-    elseif k == "aug" then ok = INTOP[site.op] and kind_of(site.value, sc, "int")
-    else ok = k == "for" and is_builtin_call(site.iter, sc, RANGE) end
-    if not ok then return false end
-  end
-  return true
-end
+local function is_int(e, sc) return kind_of(e, sc, "int") end
+--- Do all sites store a number? an int?
+local function sites_numeric(l, sc) return sites_store(l, sc, numeric, NUMOP) end
+local function sites_int(l, sc) return sites_store(l, sc, is_int, INTOP) end
 
 -- The values kind_of(, "list" / "dict") can say yes to.
 local MAYBOX = { List = true, ListComp = true, Dict = true, DictComp = true, Call = true,
