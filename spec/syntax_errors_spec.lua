@@ -180,6 +180,12 @@ describe("dana.translate: statements out of place", function()
       assert.truthy(e.source_line and #e.source_line > 0)
     end)
   end
+  it("leaves nothing behind for the next translation", function()
+    local src = "def f(xs):\n    t = 0\n    for x in xs:\n        t += x\n    return t\nprint(f([1, 2]))\n"
+    local before = assert(translate(src, "ok.na"))
+    assert.is_nil(translate("for i in range(3):\n    pass\nbreak\n", "bad.na"))
+    assert.are.equal(before, assert(translate(src, "ok.na")))
+  end)
   it("accepts them where they belong", function()
     assert(translate("def f(xs):\n    for x in xs:\n        if x:\n            continue\n        break\n    return 1\n", "ok.na"))
     assert(translate("while True:\n    try:\n        break\n    finally:\n        pass\n", "ok.na"))
