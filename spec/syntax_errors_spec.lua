@@ -23,6 +23,12 @@ local CASES = {
   { "if a:\n    pass\nelif:\n    pass\n", 3, 1, "'elif' without a matching 'if'" },
   { "except:\n    pass\n", 1, 1, "'except' without a matching 'try'" },
   { "try:\n    pass\n", 1, 1, "expected 'except' or 'finally'" },
+  -- Python's bare tuples
+  { "a, b = b, a\n", 1, 2, "tuple-unpacking assignment (a, b = ...) is not supported in Dana" },
+  { "x = 1, 2\n", 1, 6, "a tuple needs parentheses in Dana: (a, b)" },
+  { "def f():\n    return 1, 2\n", 2, 13, "a tuple needs parentheses in Dana" },
+  { "print(1), print(2)\n", 1, 9, "a tuple needs parentheses in Dana" },
+  { "x = 1 ,\n", 1, 7, "a tuple needs parentheses in Dana" },
   -- brackets
   { "x = (1, 2\n", 1, 5, "'(' was never closed" },
   { "x = [1,\n     2,\n     3\n", 1, 5, "'[' was never closed" },
@@ -69,7 +75,6 @@ local CASES = {
   { "x = \n", 1, 5, "invalid syntax" },
   { "import\n", 1, 7, "unexpected end of line" },
   { "x = y.\n", 1, 7, "unexpected end of line" },
-  { "a, b = 1, 2\n", 1, 2, "invalid syntax" },
   { "class A:\n    pass\n", 1, 7, "invalid syntax" },
   { "def f(a, *b):\n    pass\n", 1, 10, "invalid syntax" },
   { "x = {1: 2, 3}\n", 1, 13, "expected ':'" },

@@ -894,7 +894,11 @@ local function build(instr, flatten)
   local BADAUG = sure(function(op)
     return "augmented assignment '" .. op .. "' is not supported in Dana (use += -= *= /=)"
   end, C(P"//=" + P"%=" + P"**=" + P"|=" + P"&=" + P"^=" + P"<<=" + P">>=" + P"@="), S"/%*|&^<>@")
-  local EXPRSTMT = Carg(1) * Cp() * expr * (EQ * Cc"=" * expr
+  -- Python's bare tuples (`a, b = b, a`, `x = 1, 2`, `return a, b`) are not Dana: say so
+  local BADTUPLE = #P"," * (sure("tuple-unpacking assignment (a, b = ...) is not supported in "
+    .. "Dana: assign one name at a time", COMMA * (1 - S"=\n") ^ 0 * P"=" * -P"=")
+    + sure("a tuple needs parentheses in Dana: (a, b)"))
+  local EXPRSTMT = Carg(1) * Cp() * expr * (BADTUPLE + EQ * Cc"=" * expr * BADTUPLE ^ -1
     + COLON * Cc":" * V"type" * (EQ + sure("expected '=' and a value after the type annotation "
       .. "(name: type = value)")) * expr
     + AUGOP * expr + BADAUG) ^ -1 / mkExprStmt
@@ -912,7 +916,7 @@ local function build(instr, flatten)
   G.small = (instr and mark("statement") or P(true)) * #S"pbcraif" * #SKW * (Carg(1) * Cp() * K_pass / mkSimple("Pass")
     + Carg(1) * Cp() * K_break / mkSimple("Break")
     + Carg(1) * Cp() * K_continue / mkSimple("Continue")
-    + Carg(1) * Cp() * K_return * (expr + Cc(nil)) / mkReturn
+    + Carg(1) * Cp() * K_return * (expr * BADTUPLE ^ -1 + Cc(nil)) / mkReturn
     + Carg(1) * Cp() * K_assert * expr * (COMMA * expr + Cc(nil)) / mkAssert
     + Carg(1) * Cp() * K_raise * (expr * (K_from * expr + Cc(nil)) + Cc(nil) * Cc(nil)) / mkRaise
     + Carg(1) * Cp() * K_import * Ct(ALIAS * (COMMA * ALIAS) ^ 0) / mkImport
