@@ -16,22 +16,6 @@ local LUA_KW = {}
 for w in ("and break do else elseif end false for function goto if in local nil not or repeat "
   .. "return then true until while"):gmatch("%a+") do LUA_KW[w] = true end
 
-local rename_memo = {}
-local function needs_rename(n)
-  local r = rename_memo[n]
-  if r == nil then
-    local base = n:gsub("_+$", "")
-    r = base ~= "" and (LUA_KW[base] or base == "_ENV" or base:sub(1, 2) == "_D") or false
-    rename_memo[n] = r
-  end
-  return r
-end
-
---- The Lua name of a Dana identifier (LUANAME[n] is the memoised form).
-local function luaname(n)
-  if needs_rename(n) then return n .. "_" end
-  return n
-end
 --- A table memoising f: t[k] == f(k), bounded (it holds the keys of many programs).
 local function memo_table(f)
   local n = 0
@@ -47,18 +31,22 @@ local function memo_table(f)
   end })
 end
 
+local NEEDS_RENAME = memo_table(function(n)
+  local base = n:gsub("_+$", "")
+  return base ~= "" and (LUA_KW[base] or base == "_ENV" or base:sub(1, 2) == "_D") or false
+end)
+local function needs_rename(n) return NEEDS_RENAME[n] end
+
+--- The Lua name of a Dana identifier (LUANAME[n] is the memoised form).
+local function luaname(n)
+  if needs_rename(n) then return n .. "_" end
+  return n
+end
 local LUANAME = memo_table(luaname)
 C.luaname = luaname
 
-local ident_memo = {}
-local function is_lua_ident(n)
-  local r = ident_memo[n]
-  if r == nil then
-    r = n:match("^[%a_][%w_]*$") ~= nil and not LUA_KW[n]
-    ident_memo[n] = r
-  end
-  return r
-end
+local LUA_IDENT = memo_table(function(n) return n:match("^[%a_][%w_]*$") ~= nil and not LUA_KW[n] end)
+local function is_lua_ident(n) return LUA_IDENT[n] end
 
 local ESC = {
   ["\\"] = "\\\\", ['"'] = '\\"', ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t",
