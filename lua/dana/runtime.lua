@@ -1071,20 +1071,9 @@ end
 
 --- Unpacks v into exactly n values (for `a, b = ...` loop targets).
 function R.unpack(v, n)
-  local t = type(v)
-  if t == "table" then
-    local tag = getmetatable(v)
-    if tag == "tuple" or tag == "list" then
-      if v.n ~= n then
-        if v.n < n then
-          raise("ValueError", sfmt("not enough values to unpack (expected %d, got %d)", n, v.n))
-        end
-        raise("ValueError", sfmt("too many values to unpack (expected %d)", n))
-      end
-      return table.unpack(v, 1, n)
-    end
-  end
-  local l = R.tolist(v)
+  local l = v -- a tuple or list as it is, anything else as the list of its items
+  local tag = type(v) == "table" and getmetatable(v)
+  if tag ~= "tuple" and tag ~= "list" then l = R.tolist(v) end
   if l.n ~= n then
     if l.n < n then
       raise("ValueError", sfmt("not enough values to unpack (expected %d, got %d)", n, l.n))
