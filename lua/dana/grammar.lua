@@ -1028,6 +1028,18 @@ local function record(ctx, line, col, msg)
     msg = msg, message = msg, source_line = sl or "", hint = HINTS and HINTS(msg) or nil }
 end
 
+--- A SyntaxError record like the parser's, for errors found after parsing (dana.translate).
+function M.error_record(source, chunkname, line, col, msg)
+  local lstart, p = { 1 }, 1
+  while true do
+    local q = find(source, "\n", p, true)
+    if not q then break end
+    p = q + 1
+    lstart[#lstart + 1] = p
+  end
+  return record({ source = source, chunkname = chunkname, lstart = lstart }, line, col, msg)
+end
+
 local function describe_expected(st)
   local seen, list = {}, {}
   for _, e in ipairs(st.exp or {}) do

@@ -51,17 +51,10 @@ function M.translate(source, chunkname)
     return codegen.generate(module)
   end)
   collectgarbage("setpause", pause)
-  if not ok and type(lua_src) == "table" and lua_src.dana_syntax_error then
-    local e = lua_src
-    local a = 1
-    for _ = 2, e.line do a = (find(source, "\n", a, true) or #source) + 1 end
-    local line = (source:match("^[^\n]*", a) or ""):gsub("\r$", "")
-    return nil, { { kind = "SyntaxError", code = "ESYNTAX", file = chunkname, line = e.line,
-      col = e.col, msg = e.msg, message = e.msg, source_line = line } }
-  end
   if not ok then
-    return nil, { { kind = "SyntaxError", code = "ESYNTAX", file = chunkname, line = 1, col = 1,
-      msg = "cannot translate: " .. tostring(lua_src), message = "cannot translate: " .. tostring(lua_src) } }
+    local e = type(lua_src) == "table" and lua_src.dana_syntax_error and lua_src
+      or { line = 1, col = 1, msg = "cannot translate: " .. tostring(lua_src) }
+    return nil, { grammar.error_record(source, chunkname, e.line, e.col, e.msg) }
   end
   if timing then
     io.stderr:write(string.format("dana.translate %s: parse %.2f ms, analyze+codegen %.2f ms\n",
