@@ -6,6 +6,10 @@ local M = {}
 
 local N, L, V = "node", "list", "value"
 
+--- The one shared, read-only empty list: the parser's list of a node that has none of them
+-- (most nodes), and codegen's "not made yet" tables. Writing to it is an error.
+M.EMPTY = setmetatable({}, { __newindex = function() error("the AST's EMPTY list is read-only", 2) end })
+
 --- Child fields of each tag, in order: `{ {name, kind}, ... }` where kind is
 -- `"node"` (a node or nil), `"list"` (a list of nodes) or `"value"` (a plain Lua value).
 M.fields = {

@@ -426,7 +426,7 @@ E.Dict = function(g, e)
   return pre .. "_D.D({" .. concat(t, ", ") .. "}, " .. #e.keys .. ")"
 end
 
-local EMPTY = {} -- read only
+local EMPTY = require("dana.ast").EMPTY -- shared, read-only
 
 local ARITH_FN = { ["+"] = "add", ["-"] = "sub", ["*"] = "mul", ["/"] = "div",
   ["//"] = "floordiv", ["%"] = "mod", ["**"] = "pow" }

@@ -256,7 +256,7 @@ end
 -- The list of a node that has none of them (a call without keywords, an `if` without
 -- `elif`, a def without decorators) is this one shared, read-only table: most nodes
 -- have none, and a table each is a fifth of the tree.
-local EMPTY = setmetatable({}, { __newindex = function() error("the AST's EMPTY list is read-only", 2) end })
+local EMPTY = require("dana.ast").EMPTY
 M.EMPTY = EMPTY
 
 local function mkName(st, p, name)
