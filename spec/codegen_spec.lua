@@ -213,6 +213,11 @@ describe("programs beyond Lua's compiler limits", function()
     assert.is_nil(v)
     assert.equal("SyntaxError", err.kind)
     assert.truthy(err.message:find("too deeply nested", 1, true))
+    -- Lua gives no position: the first bracket at the deepest level stands for it
+    assert.are.same({ "deep.na", 1, 154 }, { err.file, err.line, err.col })
+    local chain = "y = 2\n# (((( in a comment\nx = " .. string.rep("y + ", 400) .. "y\n"
+    local _, cerr = agent:run(chain, "chain.na")
+    assert.are.same({ "SyntaxError", 3, 1 }, { cerr.kind, cerr.line, cerr.col })
     assert.equal(3, agent:run("1 + 2\n", "ok.na"))
     sb:close()
   end)

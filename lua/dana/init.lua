@@ -159,6 +159,37 @@ local function source_line(source, n)
   end
 end
 
+-- Where a program nests deepest, for the errors of Lua's compiler, which carry no
+-- position: the first bracket at the deepest level (strings and comments skipped), or,
+-- when it nests little (a long operator chain), the start of its longest line.
+local function deepest(source)
+  local sbyte, sfind = string.byte, string.find
+  local depth, best, bl, bc = 0, 0, 1, 1
+  local longest, ll = -1, 1
+  local line, lstart, quote = 1, 1, nil
+  local i, n = 1, #source
+  while i <= n do
+    local c = sbyte(source, i)
+    if quote then
+      if c == 92 then i = i + 1 elseif c == quote then quote = nil end
+    elseif c == 34 or c == 39 then quote = c
+    elseif c == 35 then i = (sfind(source, "\n", i, true) or n + 1) - 1
+    elseif c == 40 or c == 91 or c == 123 then
+      depth = depth + 1
+      if depth > best then best, bl, bc = depth, line, i - lstart + 1 end
+    elseif c == 41 or c == 93 or c == 125 then depth = depth - 1
+    end
+    if sbyte(source, i) == 10 or i >= n then
+      if i - lstart > longest then longest, ll = i - lstart, line end
+      line, lstart = line + 1, i + 1
+    end
+    i = i + 1
+  end
+  if best >= 16 then return bl, bc end
+  local text = source_line(source, ll) or ""
+  return ll, (text:find("%S")) or 1
+end
+
 -- Lua reports lines only; for a runtime error, point at the name the message
 -- quotes when the line holds it, else at the statement.
 local function guess_col(line, message)
@@ -223,6 +254,9 @@ function Agent:run(source, name)
       -- (nesting depth, registers, locals, jump lengths) that the program exceeds
       err.message = "the program is too deeply nested or too long to compile (" .. tostring(err.message)
         .. "): reduce the nesting of brackets, calls or operator chains, or split it into functions"
+      if not err.line or err.line < 1 then
+        err.file, err.line, err.col = name, deepest(source)
+      end
     end
     if err.file == name and err.line then
       local l = source_line(source, err.line)
